@@ -1,0 +1,83 @@
+//! The KV session cache: principal by token digest, with its own deadline.
+
+use serde::{Deserialize, Serialize};
+use wws_guest::kv::Store;
+
+use crate::mylder::wws::types::Principal;
+
+#[derive(Serialize, Deserialize)]
+struct Session {
+    id: String,
+    email: Option<String>,
+    role: String,
+    expires_at: Option<u64>,
+    cached_until: u64,
+}
+
+fn key(token_digest: &str) -> String {
+    format!("auth:session:{token_digest}")
+}
+
+/// How long a verified session may be cached: min(ttl, exp - now), or not
+/// at all when the token is already expired.
+pub fn cache_until(now: u64, ttl: u64, token_expiry: Option<u64>) -> Option<u64> {
+    let until = match token_expiry {
+        Some(exp) => exp.min(now.saturating_add(ttl)),
+        None => now.saturating_add(ttl),
+    };
+    (until > now).then_some(until)
+}
+
+/// The cached principal, if present and still within its deadline. Expired
+/// entries are deleted so the store does not keep them forever.
+pub fn load(store: &Store, token_digest: &str, now: u64) -> Option<Principal> {
+    let key = key(token_digest);
+    let bytes = store.get(&key).ok()??;
+    match serde_json::from_slice::<Session>(&bytes) {
+        Ok(session) if session.cached_until > now => Some(Principal {
+            id: session.id,
+            email: session.email,
+            role: session.role,
+            expires_at: session.expires_at,
+        }),
+        _ => {
+            let _ = store.delete(&key);
+            None
+        }
+    }
+}
+
+/// Best effort: a failed write only costs a later Supabase round trip.
+pub fn save(store: &Store, token_digest: &str, principal: &Principal, cached_until: u64) {
+    let session = Session {
+        id: principal.id.clone(),
+        email: principal.email.clone(),
+        role: principal.role.clone(),
+        expires_at: principal.expires_at,
+        cached_until,
+    };
+    if let Ok(bytes) = serde_json::to_vec(&session) {
+        if let Err(error) = store.set(&key(token_digest), &bytes) {
+            eprintln!("auth: session cache write failed: {error}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetime_is_the_shorter_of_ttl_and_token_expiry() {
+        assert_eq!(cache_until(1_000, 3_600, None), Some(4_600));
+        assert_eq!(cache_until(1_000, 3_600, Some(1_060)), Some(1_060));
+        assert_eq!(cache_until(1_000, 30, Some(9_999)), Some(1_030));
+    }
+
+    #[test]
+    fn expired_tokens_are_not_cached() {
+        assert_eq!(cache_until(1_000, 3_600, Some(1_000)), None);
+        assert_eq!(cache_until(1_000, 3_600, Some(10)), None);
+        assert_eq!(cache_until(1_000, 0, None), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! Token verification by Supabase Auth: `GET {supabase_url}/auth/v1/user`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use wasip2::http::types::Method;
+use wws_guest::config;
+use wws_guest::http::{self, HttpError, Timeouts};
+
+use crate::exports::mylder::wws::auth::AuthError;
+use crate::mylder::wws::types::Principal;
+
+const TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(2),
+    first_byte: Duration::from_secs(5),
+    between_bytes: Duration::from_secs(5),
+};
+const MAX_USER_BODY: usize = 256 * 1024;
+
+#[derive(Deserialize)]
+struct SupabaseUser {
+    id: String,
+    email: Option<String>,
+    role: Option<String>,
+}
+
+pub fn verify(token: &str) -> Result<Principal, AuthError> {
+    let base = config::get("supabase_url")
+        .ok_or_else(|| AuthError::Unavailable("identity provider not configured".into()))?;
+    let anon_key = config::get("supabase_anon_key").unwrap_or_default();
+    let url = format!("{}/auth/v1/user", base.trim_end_matches('/'));
+    let request = http::Request {
+        method: Method::Get,
+        url: &url,
+        headers: vec![
+            ("apikey".into(), anon_key.into_bytes()),
+            (
+                "authorization".into(),
+                format!("Bearer {token}").into_bytes(),
+            ),
+            ("accept".into(), b"application/json".to_vec()),
+        ],
+        body: &[],
+    };
+    let unavailable = |error: HttpError| {
+        eprintln!("auth: identity provider call failed: {error}");
+        AuthError::Unavailable("identity provider unreachable".into())
+    };
+    let response = http::send(request, TIMEOUTS).map_err(unavailable)?;
+    match response.status {
+        200 => {
+            let body = response.read_all(MAX_USER_BODY).map_err(unavailable)?;
+            let user: SupabaseUser = serde_json::from_slice(&body).map_err(|_| {
+                AuthError::Unavailable("identity provider sent an unreadable user".into())
+            })?;
+            Ok(Principal {
+                id: user.id,
+                email: user.email,
+                role: user.role.unwrap_or_else(|| "authenticated".into()),
+                expires_at: None,
+            })
+        }
+        400 | 401 | 403 | 404 => Err(AuthError::InvalidToken("token rejected".into())),
+        status => {
+            eprintln!("auth: identity provider answered {status}");
+            Err(AuthError::Unavailable(format!(
+                "identity provider answered {status}"
+            )))
+        }
+    }
+}

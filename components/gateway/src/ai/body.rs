@@ -1,0 +1,207 @@
+//! Request bodies of the AI routes, normalised to one OpenAI chat request.
+//!
+//! `/v1/chat/completions` is taken as is. The seed's `/api/ai/chat` sends
+//! `{messages, context}`, where a string `context` becomes a system message;
+//! `/api/ai/generate` sends `{prompt, system?}`, which becomes messages.
+
+use serde_json::{Map, Value, json};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BodyError {
+    #[error("request body is not valid JSON")]
+    NotJson,
+    #[error("request body must be a JSON object")]
+    NotObject,
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+/// Characters per token assumed when estimating prompt size. Real
+/// tokenisers average about four characters per token for English and code;
+/// three over-estimates by a third, so routing errs toward models that fit.
+const CHARS_PER_TOKEN: usize = 3;
+
+#[derive(Debug)]
+pub struct ChatRequest {
+    body: Map<String, Value>,
+}
+
+impl ChatRequest {
+    pub fn parse(path: &str, bytes: &[u8]) -> Result<Self, BodyError> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|_| BodyError::NotJson)?;
+        let Value::Object(mut body) = value else {
+            return Err(BodyError::NotObject);
+        };
+        match path {
+            "/api/ai/generate" => {
+                let prompt = body
+                    .remove("prompt")
+                    .and_then(|prompt| prompt.as_str().map(str::to_string))
+                    .ok_or(BodyError::Invalid("\"prompt\" must be a string"))?;
+                let mut messages = Vec::new();
+                if let Some(Value::String(system)) = body.remove("system") {
+                    messages.push(json!({ "role": "system", "content": system }));
+                }
+                messages.push(json!({ "role": "user", "content": prompt }));
+                body.insert("messages".into(), Value::Array(messages));
+            }
+            "/api/ai/chat" => {
+                if let Some(Value::String(context)) = body.remove("context") {
+                    let messages = body
+                        .get_mut("messages")
+                        .and_then(Value::as_array_mut)
+                        .ok_or(BodyError::Invalid("\"messages\" must be an array"))?;
+                    messages.insert(0, json!({ "role": "system", "content": context }));
+                }
+            }
+            _ => {}
+        }
+        match body.get("messages") {
+            Some(Value::Array(messages)) if !messages.is_empty() => {}
+            _ => return Err(BodyError::Invalid("\"messages\" must be a non-empty array")),
+        }
+        if body.get("model").is_some_and(|model| !model.is_string()) {
+            return Err(BodyError::Invalid("\"model\" must be a string"));
+        }
+        Ok(Self { body })
+    }
+
+    pub fn model(&self) -> Option<String> {
+        self.body.get("model")?.as_str().map(str::to_string)
+    }
+
+    pub fn task_type(&self) -> Option<String> {
+        ["task_type", "taskType"]
+            .iter()
+            .find_map(|name| self.body.get(*name)?.as_str().map(str::to_string))
+    }
+
+    pub fn is_stream(&self) -> bool {
+        self.body.get("stream").and_then(Value::as_bool) == Some(true)
+    }
+
+    /// The prompt size in tokens: an explicit `context_length` when given,
+    /// else the estimate from the characters of every message plus the
+    /// completion budget (`max_tokens`).
+    pub fn context_tokens(&self) -> u32 {
+        if let Some(explicit) = self.body.get("context_length").and_then(Value::as_u64) {
+            return explicit.min(u64::from(u32::MAX)) as u32;
+        }
+        let chars: usize = self
+            .body
+            .get("messages")
+            .and_then(Value::as_array)
+            .map(|messages| messages.iter().map(|m| m.to_string().len()).sum())
+            .unwrap_or(0);
+        let completion = self
+            .body
+            .get("max_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        (chars.div_ceil(CHARS_PER_TOKEN) + completion).min(u32::MAX as usize) as u32
+    }
+
+    /// Cached only when the answer is deterministic (`temperature: 0`), not
+    /// streamed, and the client did not forbid it.
+    pub fn is_cacheable(&self, cache_control: Option<&str>) -> bool {
+        let forbidden = cache_control.is_some_and(|value| {
+            value
+                .split(',')
+                .map(|directive| directive.trim().to_ascii_lowercase())
+                .any(|directive| directive == "no-store" || directive == "no-cache")
+        });
+        let deterministic = self.body.get("temperature").and_then(Value::as_f64) == Some(0.0);
+        deterministic && !self.is_stream() && !forbidden
+    }
+
+    /// The body sent to a provider: the client's, with the chosen model and
+    /// without the fields only WWS understands.
+    pub fn provider_body(&self, model: &str) -> Vec<u8> {
+        let mut body = self.body.clone();
+        for local in ["task_type", "taskType", "context_length"] {
+            body.remove(local);
+        }
+        body.insert("model".into(), Value::String(model.to_string()));
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_chat_context_becomes_a_system_message() {
+        let request = ChatRequest::parse(
+            "/api/ai/chat",
+            br#"{"messages":[{"role":"user","content":"hi"}],"context":"repo"}"#,
+        )
+        .unwrap();
+        let body: Value = serde_json::from_slice(&request.provider_body("m")).unwrap();
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["messages"][1]["content"], "hi");
+        assert_eq!(body["model"], "m");
+        assert!(body.get("context").is_none());
+    }
+
+    #[test]
+    fn generate_prompt_becomes_messages() {
+        let request = ChatRequest::parse(
+            "/api/ai/generate",
+            br#"{"prompt":"write","task_type":"code"}"#,
+        )
+        .unwrap();
+        assert_eq!(request.task_type().as_deref(), Some("code"));
+        let body: Value = serde_json::from_slice(&request.provider_body("m")).unwrap();
+        assert_eq!(body["messages"][0]["content"], "write");
+        assert!(body.get("task_type").is_none());
+    }
+
+    #[test]
+    fn rejects_bodies_that_are_not_chat_requests() {
+        let parse = |body: &[u8]| ChatRequest::parse("/v1/chat/completions", body).unwrap_err();
+        assert_eq!(parse(b"{"), BodyError::NotJson);
+        assert_eq!(parse(b"[]"), BodyError::NotObject);
+        assert!(matches!(
+            parse(br#"{"messages":[]}"#),
+            BodyError::Invalid(_)
+        ));
+        assert!(matches!(
+            parse(br#"{"messages":[{"role":"user","content":"x"}],"model":5}"#),
+            BodyError::Invalid(_)
+        ));
+        assert!(matches!(
+            ChatRequest::parse("/api/ai/generate", br#"{"prompt":1}"#).unwrap_err(),
+            BodyError::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn estimates_context_with_a_safety_margin() {
+        let text = "x".repeat(300_000);
+        let body = format!(r#"{{"messages":[{{"role":"user","content":"{text}"}}]}}"#);
+        let request = ChatRequest::parse("/v1/chat/completions", body.as_bytes()).unwrap();
+        assert!(request.context_tokens() > 100_000);
+        let explicit = ChatRequest::parse(
+            "/v1/chat/completions",
+            br#"{"messages":[{"role":"user","content":"x"}],"context_length":200000}"#,
+        )
+        .unwrap();
+        assert_eq!(explicit.context_tokens(), 200_000);
+    }
+
+    #[test]
+    fn caches_only_deterministic_non_streamed_requests() {
+        let parse = |body: &[u8]| ChatRequest::parse("/v1/chat/completions", body).unwrap();
+        let deterministic =
+            parse(br#"{"messages":[{"role":"user","content":"x"}],"temperature":0}"#);
+        assert!(deterministic.is_cacheable(None));
+        assert!(!deterministic.is_cacheable(Some("no-store")));
+        assert!(!deterministic.is_cacheable(Some("max-age=0, No-Cache")));
+        let creative = parse(br#"{"messages":[{"role":"user","content":"x"}],"temperature":0.7}"#);
+        assert!(!creative.is_cacheable(None));
+        let streamed =
+            parse(br#"{"messages":[{"role":"user","content":"x"}],"temperature":0,"stream":true}"#);
+        assert!(!streamed.is_cacheable(None));
+    }
+}

@@ -1,0 +1,37 @@
+//! Gateway component: the HTTP entry of WWS.
+//!
+//! Every request passes the core functions in order — Auth Guard, Rate
+//! Limiter, then (for AI routes) Model Router and Cache Manager — before it
+//! reaches a provider or the origin. Each function is a separate component
+//! imported through `mylder:wws`; this crate only sequences them and speaks
+//! HTTP.
+
+mod ai;
+mod config;
+mod error;
+mod inbound;
+mod origin;
+mod outbound;
+mod pipeline;
+mod timing;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "mylder:wws/gateway",
+    with: {
+        "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
+    },
+});
+
+use wasip2::exports::http::incoming_handler::Guest;
+use wasip2::http::types::{IncomingRequest, ResponseOutparam};
+
+struct Gateway;
+
+impl Guest for Gateway {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        pipeline::handle(request, response_out);
+    }
+}
+
+wasip2::http::proxy::export!(Gateway);

@@ -1,0 +1,94 @@
+//! Everything that is not an AI route goes to the origin VPS unchanged,
+//! except for hop-by-hop headers, which belong to one connection only.
+
+use wasip2::http::types::{Method, ResponseOutparam};
+use wws_guest::http::{self, HttpError};
+
+use crate::config;
+use crate::error::ApiError;
+use crate::inbound::Inbound;
+use crate::outbound::{self, Head, Writer, is_hop_by_hop};
+use crate::pipeline::Context;
+
+pub fn forward(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
+    let Some(origin) = config::origin_url() else {
+        let error = ApiError::new(503, "origin_not_configured", "origin_url is not configured");
+        return outbound::send_error(out, &error, &context.headers());
+    };
+    let url = target_url(&origin, &inbound.path, &inbound.query);
+    let headers = inbound
+        .headers
+        .iter()
+        .filter(|(name, _)| !is_hop_by_hop(name) && !is_host_set(name))
+        .cloned()
+        .collect();
+    let is_head = matches!(inbound.method, Method::Head);
+    let request = http::Request {
+        method: inbound.method,
+        url: &url,
+        headers,
+        body: &inbound.body,
+    };
+    let sent = context.timing.measure("upstream", || {
+        http::send(request, config::upstream_timeouts())
+    });
+    let response = match sent {
+        Ok(response) => response,
+        Err(error) => {
+            return outbound::send_error(out, &upstream_error(&error), &context.headers());
+        }
+    };
+    let mut head = Head::new(response.status);
+    for (name, value) in &response.headers {
+        if !is_hop_by_hop(name) {
+            head.headers.push((name.clone(), value.clone()));
+        }
+    }
+    head.extend(&context.headers());
+    if let Some(mut writer) = Writer::start(out, head) {
+        if !is_head {
+            writer.pipe(response.into_body());
+        }
+        writer.finish();
+    }
+}
+
+/// `origin_url` + path + query. The path always starts with `/`, so the
+/// authority of the configured origin can never be replaced by the client.
+fn target_url(origin: &str, path: &str, query: &str) -> String {
+    let mut url = format!("{}{}", origin.trim_end_matches('/'), path);
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+/// Headers the host or the gateway sets for the upstream hop.
+fn is_host_set(name: &str) -> bool {
+    name.eq_ignore_ascii_case("host") || name.to_ascii_lowercase().starts_with("spin-")
+}
+
+pub fn upstream_error(error: &HttpError) -> ApiError {
+    match error {
+        HttpError::Timeout => ApiError::new(504, "upstream_timeout", "upstream timed out"),
+        other => ApiError::new(502, "upstream_error", other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_urls_under_the_origin() {
+        assert_eq!(
+            target_url("http://origin:8080/", "/api/x", "a=1"),
+            "http://origin:8080/api/x?a=1"
+        );
+        assert_eq!(
+            target_url("http://origin", "//evil.example/x", ""),
+            "http://origin//evil.example/x"
+        );
+    }
+}

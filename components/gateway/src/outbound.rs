@@ -1,0 +1,126 @@
+//! Writing the response: whole bodies, or upstream bodies passed through
+//! chunk by chunk as they arrive.
+
+use std::io::{Read, Write};
+
+use wasip2::http::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasip2::io::streams::OutputStream;
+
+use crate::error::ApiError;
+
+/// Header names that describe one hop and are never copied between hops.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+];
+
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.iter().any(|hop| hop.eq_ignore_ascii_case(name))
+}
+
+pub struct Head {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Head {
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.headers
+            .retain(|(key, _)| !key.eq_ignore_ascii_case(name));
+        self.headers
+            .push((name.to_string(), value.into().into_bytes()));
+    }
+
+    pub fn extend(&mut self, headers: &[(String, String)]) {
+        for (name, value) in headers {
+            self.set(name, value.clone());
+        }
+    }
+}
+
+/// An open response body; `finish` must be called once the body is written.
+pub struct Writer {
+    // Declared first so it is dropped before the body it belongs to.
+    stream: OutputStream,
+    body: OutgoingBody,
+}
+
+impl Writer {
+    pub fn start(out: ResponseOutparam, head: Head) -> Option<Self> {
+        let fields = Fields::new();
+        for (name, value) in &head.headers {
+            if fields.append(name, value).is_err() {
+                eprintln!("gateway: dropped invalid response header {name:?}");
+            }
+        }
+        let response = OutgoingResponse::new(fields);
+        let _ = response.set_status_code(head.status);
+        let body = response.body().ok()?;
+        let stream = body.write().ok()?;
+        ResponseOutparam::set(out, Ok(response));
+        Some(Self { stream, body })
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> bool {
+        self.stream
+            .write_all(bytes)
+            .and_then(|()| Write::flush(&mut self.stream))
+            .is_ok()
+    }
+
+    /// Copies `source` to the client, flushing every chunk as soon as it is
+    /// read so streamed completions are not buffered. Returns false when the
+    /// upstream or the client failed midway.
+    pub fn pipe(&mut self, mut source: impl Read) -> bool {
+        let mut buffer = vec![0; 16 * 1024];
+        loop {
+            match source.read(&mut buffer) {
+                Ok(0) => return true,
+                Ok(read) => {
+                    if !self.write_all(&buffer[..read]) {
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    pub fn finish(self) {
+        let Writer { stream, body } = self;
+        drop(stream);
+        let _ = OutgoingBody::finish(body, None);
+    }
+}
+
+/// Sends a complete response.
+pub fn send(out: ResponseOutparam, mut head: Head, body: &[u8]) {
+    head.set("content-length", body.len().to_string());
+    if let Some(mut writer) = Writer::start(out, head) {
+        writer.write_all(body);
+        writer.finish();
+    }
+}
+
+/// Sends `error` as JSON, with `extra` headers (rate limits, timing) added.
+pub fn send_error(out: ResponseOutparam, error: &ApiError, extra: &[(String, String)]) {
+    let mut head = Head::new(error.status);
+    head.set("content-type", "application/json");
+    head.extend(extra);
+    head.extend(&error.headers);
+    send(out, head, &error.body());
+}

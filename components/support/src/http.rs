@@ -1,0 +1,253 @@
+//! Outgoing HTTP over `wasi:http/outgoing-handler`, with the body left as a
+//! stream so callers can pass it through chunk by chunk or read it whole.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
+};
+use wasip2::io::streams::InputStream;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("invalid upstream URL {0:?}")]
+    InvalidUrl(String),
+    #[error("invalid request header {0:?}")]
+    InvalidHeader(String),
+    #[error("upstream timed out")]
+    Timeout,
+    #[error("upstream connection failed: {0}")]
+    Connect(String),
+    #[error("upstream request failed: {0}")]
+    Transport(String),
+    #[error("upstream response is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl From<ErrorCode> for HttpError {
+    fn from(code: ErrorCode) -> Self {
+        match code {
+            ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout => HttpError::Timeout,
+            ErrorCode::DnsTimeout | ErrorCode::ConnectionRefused => {
+                HttpError::Connect(format!("{code:?}"))
+            }
+            ErrorCode::DnsError(_)
+            | ErrorCode::DestinationNotFound
+            | ErrorCode::DestinationUnavailable
+            | ErrorCode::DestinationIpProhibited
+            | ErrorCode::DestinationIpUnroutable
+            | ErrorCode::ConnectionTerminated
+            | ErrorCode::TlsProtocolError
+            | ErrorCode::TlsCertificateError => HttpError::Connect(format!("{code:?}")),
+            other => HttpError::Transport(format!("{other:?}")),
+        }
+    }
+}
+
+/// How long each phase of an upstream exchange may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub first_byte: Duration,
+    pub between_bytes: Duration,
+}
+
+pub struct Request<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: &'a [u8],
+}
+
+/// An upstream response whose body has not been read yet.
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    body: BodyReader,
+}
+
+/// The response body as a blocking reader; dropping it releases the stream.
+pub struct BodyReader {
+    // Field order matters: the stream must be dropped before its body.
+    stream: InputStream,
+    _body: IncomingBody,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        Read::read(&mut self.stream, buf)
+    }
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
+    }
+
+    pub fn into_body(self) -> BodyReader {
+        self.body
+    }
+
+    /// Reads the whole body, refusing more than `limit` bytes.
+    pub fn read_all(self, limit: usize) -> Result<Vec<u8>, HttpError> {
+        let mut body = Vec::new();
+        self.body
+            .take(limit as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(|error| HttpError::Transport(error.to_string()))?;
+        if body.len() > limit {
+            return Err(HttpError::TooLarge(limit));
+        }
+        Ok(body)
+    }
+}
+
+/// The three parts of an absolute `http(s)` URL that wasi:http sets separately.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    pub https: bool,
+    pub authority: &'a str,
+    pub path_and_query: &'a str,
+}
+
+pub fn split_url(url: &str) -> Result<UrlParts<'_>, HttpError> {
+    let invalid = || HttpError::InvalidUrl(url.to_string());
+    let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(invalid());
+    };
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path_and_query) = rest.split_at(split);
+    if authority.is_empty() || authority.contains('@') {
+        return Err(invalid());
+    }
+    Ok(UrlParts {
+        https,
+        authority,
+        path_and_query: if path_and_query.is_empty() {
+            "/"
+        } else {
+            path_and_query
+        },
+    })
+}
+
+/// Sends `request` and waits for the response head.
+pub fn send(request: Request<'_>, timeouts: Timeouts) -> Result<Response, HttpError> {
+    let parts = split_url(request.url)?;
+    let fields = Fields::new();
+    for (name, value) in &request.headers {
+        fields
+            .append(name, value)
+            .map_err(|_| HttpError::InvalidHeader(name.clone()))?;
+    }
+    let outgoing = OutgoingRequest::new(fields);
+    let invalid_url = || HttpError::InvalidUrl(request.url.to_string());
+    outgoing
+        .set_method(&request.method)
+        .map_err(|_| invalid_url())?;
+    let scheme = if parts.https {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|_| invalid_url())?;
+    outgoing
+        .set_authority(Some(parts.authority))
+        .map_err(|_| invalid_url())?;
+    outgoing
+        .set_path_with_query(Some(parts.path_and_query))
+        .map_err(|_| invalid_url())?;
+    let body = outgoing
+        .body()
+        .map_err(|_| HttpError::Transport("request body already taken".into()))?;
+
+    let future = outgoing_handler::handle(outgoing, Some(options(timeouts)))?;
+    write_body(&body, request.body)?;
+    OutgoingBody::finish(body, None)?;
+
+    future.subscribe().block();
+    let incoming: IncomingResponse = match future.get() {
+        Some(Ok(result)) => result?,
+        Some(Err(())) | None => return Err(HttpError::Transport("response already taken".into())),
+    };
+    let status = incoming.status();
+    let headers = incoming.headers().entries();
+    let body = incoming
+        .consume()
+        .map_err(|_| HttpError::Transport("response body already taken".into()))?;
+    let stream = body
+        .stream()
+        .map_err(|_| HttpError::Transport("response stream already taken".into()))?;
+    Ok(Response {
+        status,
+        headers,
+        body: BodyReader {
+            stream,
+            _body: body,
+        },
+    })
+}
+
+fn options(timeouts: Timeouts) -> RequestOptions {
+    let options = RequestOptions::new();
+    let nanos = |duration: Duration| duration.as_nanos() as u64;
+    // A host that cannot honour a timeout refuses it; the request then runs
+    // with the host's own limits, which is still correct.
+    let _ = options.set_connect_timeout(Some(nanos(timeouts.connect)));
+    let _ = options.set_first_byte_timeout(Some(nanos(timeouts.first_byte)));
+    let _ = options.set_between_bytes_timeout(Some(nanos(timeouts.between_bytes)));
+    options
+}
+
+fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), HttpError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let mut stream = body
+        .write()
+        .map_err(|_| HttpError::Transport("request stream already taken".into()))?;
+    stream
+        .write_all(bytes)
+        .and_then(|()| Write::flush(&mut stream))
+        .map_err(|error| HttpError::Transport(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_urls_into_wasi_parts() {
+        assert_eq!(
+            split_url("https://api.z.ai/api/paas/v4?x=1").unwrap(),
+            UrlParts {
+                https: true,
+                authority: "api.z.ai",
+                path_and_query: "/api/paas/v4?x=1"
+            }
+        );
+        assert_eq!(
+            split_url("http://127.0.0.1:8080").unwrap().path_and_query,
+            "/"
+        );
+    }
+
+    #[test]
+    fn refuses_other_schemes_and_userinfo() {
+        assert!(split_url("ftp://example.com/").is_err());
+        assert!(split_url("http://user@evil/").is_err());
+        assert!(split_url("http:///path").is_err());
+    }
+}

@@ -1,0 +1,53 @@
+//! The default key-value store, opened once per call site.
+//!
+//! Spin KV has no expiry: callers store their own deadlines inside values.
+//! Counters are touched only through [`Store::increment`], because Spin's
+//! SQLite and Redis stores encode them differently.
+
+use crate::bindings::wasi::keyvalue::{atomics, store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KvError {
+    #[error("key-value store unavailable: {0}")]
+    Store(String),
+}
+
+impl From<store::Error> for KvError {
+    fn from(error: store::Error) -> Self {
+        KvError::Store(match error {
+            store::Error::NoSuchStore => "no such store".to_string(),
+            store::Error::AccessDenied => "access denied".to_string(),
+            store::Error::Other(message) => message,
+        })
+    }
+}
+
+pub struct Store {
+    bucket: store::Bucket,
+}
+
+impl Store {
+    /// Opens the `default` store, the one every Spin app gets.
+    pub fn open_default() -> Result<Self, KvError> {
+        Ok(Self {
+            bucket: store::open("default")?,
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        Ok(self.bucket.get(key)?)
+    }
+
+    pub fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        Ok(self.bucket.set(key, value)?)
+    }
+
+    pub fn delete(&self, key: &str) -> Result<(), KvError> {
+        Ok(self.bucket.delete(key)?)
+    }
+
+    /// Atomically adds `delta`; a missing key counts as zero.
+    pub fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+        Ok(atomics::increment(&self.bucket, key, delta)?)
+    }
+}

@@ -1,0 +1,20 @@
+//! Guest-side access to the host interfaces all WWS components share.
+//!
+//! Each component crate maps its world's `wasi:keyvalue` and `wasi:config`
+//! imports onto [`bindings`] (wit-bindgen's `with:`), so the typed wrappers
+//! here serve every component and the raw bindings are generated once.
+
+pub mod config;
+pub mod digest;
+pub mod http;
+pub mod kv;
+pub mod time;
+
+/// Raw bindings to Spin's key-value and configuration interfaces.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "mylder:wws/spin-host",
+        generate_all,
+    });
+}

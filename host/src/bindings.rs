@@ -1,0 +1,13 @@
+//! Host-side bindings of Spin's key-value and configuration interfaces,
+//! generated from the project's own `wit/` so guest and host share one
+//! definition.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "mylder:wws/spin-host",
+    imports: { default: async | trappable },
+    with: {
+        "wasi:keyvalue/store.bucket": crate::kv::KvBucket,
+        "wasi:keyvalue/atomics.cas": crate::kv::KvCas,
+    },
+});

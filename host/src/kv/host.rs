@@ -1,0 +1,218 @@
+//! `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft2` for guests, backed by
+//! the configured [`KvStore`]s.
+
+use wasmtime::component::Resource;
+
+use super::{KvError, KvStore};
+use crate::bindings::wasi::keyvalue::{atomics, batch, store};
+use crate::state::WwsState;
+
+/// An opened bucket: the store it names.
+pub struct KvBucket {
+    store: KvStore,
+}
+
+/// A compare-and-swap in progress: the value seen when it began.
+pub struct KvCas {
+    store: KvStore,
+    key: String,
+    current: Option<Vec<u8>>,
+}
+
+fn other(error: KvError) -> store::Error {
+    tracing::warn!("key-value store error: {error}");
+    store::Error::Other(error.to_string())
+}
+
+impl WwsState {
+    fn bucket(&self, bucket: &Resource<KvBucket>) -> wasmtime::Result<KvStore> {
+        Ok(self.table.get(bucket)?.store.clone())
+    }
+}
+
+impl store::Host for WwsState {
+    async fn open(
+        &mut self,
+        identifier: String,
+    ) -> wasmtime::Result<Result<Resource<KvBucket>, store::Error>> {
+        if !self.kv.allowed_labels.contains(&identifier) {
+            return Ok(Err(store::Error::AccessDenied));
+        }
+        let Some(store) = self.kv.stores.get(&identifier).cloned() else {
+            return Ok(Err(store::Error::NoSuchStore));
+        };
+        Ok(Ok(self.table.push(KvBucket { store })?))
+    }
+}
+
+impl store::HostBucket for WwsState {
+    async fn get(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
+        let store = self.bucket(&bucket)?;
+        Ok(store.get(&key).await.map_err(other))
+    }
+
+    async fn set(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
+        let store = self.bucket(&bucket)?;
+        Ok(store.set(&key, &value).await.map_err(other))
+    }
+
+    async fn delete(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
+        let store = self.bucket(&bucket)?;
+        Ok(store.delete(&key).await.map_err(other))
+    }
+
+    async fn exists(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, store::Error>> {
+        let store = self.bucket(&bucket)?;
+        Ok(store.exists(&key).await.map_err(other))
+    }
+
+    /// All keys in one page, as Spin's stores answer.
+    async fn list_keys(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        _cursor: Option<String>,
+    ) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
+        let store = self.bucket(&bucket)?;
+        Ok(store
+            .keys()
+            .await
+            .map(|keys| store::KeyResponse { keys, cursor: None })
+            .map_err(other))
+    }
+
+    async fn drop(&mut self, bucket: Resource<KvBucket>) -> wasmtime::Result<()> {
+        self.table.delete(bucket)?;
+        Ok(())
+    }
+}
+
+impl atomics::Host for WwsState {
+    async fn increment(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        key: String,
+        delta: i64,
+    ) -> wasmtime::Result<Result<i64, store::Error>> {
+        let store = self.bucket(&bucket)?;
+        Ok(store.increment(&key, delta).await.map_err(other))
+    }
+
+    async fn swap(
+        &mut self,
+        cas: Resource<KvCas>,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), atomics::CasError>> {
+        let pending = self.table.get(&cas)?;
+        let (store, key, expected) = (
+            pending.store.clone(),
+            pending.key.clone(),
+            pending.current.clone(),
+        );
+        match store.swap(&key, expected.as_deref(), &value).await {
+            Ok(true) => {
+                self.table.delete(cas)?;
+                Ok(Ok(()))
+            }
+            // The guest gets its CAS back so it can re-read and retry.
+            Ok(false) => Ok(Err(atomics::CasError::CasFailed(cas))),
+            Err(error) => {
+                self.table.delete(cas)?;
+                Ok(Err(atomics::CasError::StoreError(other(error))))
+            }
+        }
+    }
+}
+
+impl atomics::HostCas for WwsState {
+    async fn new(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<Resource<KvCas>, store::Error>> {
+        let store = self.bucket(&bucket)?;
+        let current = match store.get(&key).await {
+            Ok(current) => current,
+            Err(error) => return Ok(Err(other(error))),
+        };
+        Ok(Ok(self.table.push(KvCas {
+            store,
+            key,
+            current,
+        })?))
+    }
+
+    async fn current(
+        &mut self,
+        cas: Resource<KvCas>,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
+        Ok(Ok(self.table.get(&cas)?.current.clone()))
+    }
+
+    async fn drop(&mut self, cas: Resource<KvCas>) -> wasmtime::Result<()> {
+        self.table.delete(cas)?;
+        Ok(())
+    }
+}
+
+impl batch::Host for WwsState {
+    async fn get_many(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
+        let store = self.bucket(&bucket)?;
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            match store.get(&key).await {
+                Ok(value) => values.push((key, value)),
+                Err(error) => return Ok(Err(other(error))),
+            }
+        }
+        Ok(Ok(values))
+    }
+
+    async fn set_many(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        key_values: Vec<(String, Vec<u8>)>,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
+        let store = self.bucket(&bucket)?;
+        for (key, value) in key_values {
+            if let Err(error) = store.set(&key, &value).await {
+                return Ok(Err(other(error)));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    async fn delete_many(
+        &mut self,
+        bucket: Resource<KvBucket>,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
+        let store = self.bucket(&bucket)?;
+        for key in keys {
+            if let Err(error) = store.delete(&key).await {
+                return Ok(Err(other(error)));
+            }
+        }
+        Ok(Ok(()))
+    }
+}

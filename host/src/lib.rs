@@ -1,0 +1,17 @@
+//! wws-host: a wasmtime embedding that serves the composed WWS component
+//! with exactly the host interfaces Spin provides (`wasi:http` 0.2,
+//! `wasi:keyvalue@0.2.0-draft2`, `wasi:config@0.2.0-draft-2024-09-27`), so
+//! the `.wasm` that runs under `spin up` runs here unchanged.
+
+pub mod allowed_hosts;
+mod bindings;
+mod config_host;
+pub mod kv;
+pub mod manifest;
+mod outbound;
+pub mod runtime_config;
+mod server;
+mod state;
+pub mod variables;
+
+pub use server::{HostOptions, Server};

@@ -1,0 +1,283 @@
+//! Serving the composed component over HTTP: compiled and pre-instantiated
+//! once, then a fresh instance per request, as Spin does for P2 components.
+
+use std::collections::{BTreeSet, HashMap};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
+
+use crate::allowed_hosts::AllowedHosts;
+use crate::bindings::SpinHost;
+use crate::kv::KvStore;
+use crate::manifest::App;
+use crate::outbound::OutboundPolicy;
+use crate::runtime_config::RuntimeConfig;
+use crate::state::{KvStores, WwsState};
+use crate::variables::{Resolved, Sources};
+
+/// How long in-flight requests may finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything `wws-host up` accepts, and what tests set directly.
+#[derive(Clone, Default)]
+pub struct HostOptions {
+    pub manifest: PathBuf,
+    pub runtime_config: Option<PathBuf>,
+    /// `--variable name=value`, highest priority.
+    pub variables: HashMap<String, String>,
+    /// Read `SPIN_VARIABLE_*` and `.env` (off in tests, for isolation).
+    pub process_variables: bool,
+    /// Where the default SQLite store lives; Spin's `.spin/` by default.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// A loaded application, ready to serve.
+pub struct Server {
+    pre: ProxyPre<WwsState>,
+    kv: Arc<KvStores>,
+    variables: Arc<HashMap<String, String>>,
+    allowed_hosts: Arc<AllowedHosts>,
+}
+
+impl Server {
+    /// Loads manifest, variables and stores, and compiles the component.
+    /// Every configuration error surfaces here, before a port is bound.
+    pub async fn load(options: &HostOptions) -> Result<Self> {
+        let app = App::load(&options.manifest)?;
+        let sources = if options.process_variables {
+            Sources::from_process(&app.dir, options.variables.clone())?
+        } else {
+            Sources {
+                overrides: options.variables.clone(),
+                ..Sources::default()
+            }
+        };
+        let resolved = Resolved::resolve(&app.manifest, &sources)?;
+        let component = app.component();
+        let variables = resolved.component_values(&component.variables)?;
+        let allowed_entries = component
+            .allowed_outbound_hosts
+            .iter()
+            .map(|entry| resolved.expand(entry, "allowed_outbound_hosts"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let allowed_hosts = AllowedHosts::parse(&allowed_entries)?;
+
+        let runtime_config = match &options.runtime_config {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => RuntimeConfig::default(),
+        };
+        let state_dir = options
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| app.dir.join(".spin"));
+        let mut stores = HashMap::new();
+        for label in &component.key_value_stores {
+            let config = runtime_config.store(label);
+            let store = KvStore::open(&config, &state_dir)
+                .await
+                .with_context(|| format!("opening key-value store {label:?}"))?;
+            stores.insert(label.clone(), store);
+        }
+
+        let source = app.source_path();
+        if !source.exists() {
+            bail!(
+                "component {} not found: run `cargo xtask build` first",
+                source.display()
+            );
+        }
+        let engine = engine()?;
+        let component = Component::from_file(&engine, &source)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("compiling {}", source.display()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        SpinHost::add_to_linker::<_, wasmtime::component::HasSelf<WwsState>>(
+            &mut linker,
+            |state| state,
+        )?;
+        let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
+
+        Ok(Self {
+            pre,
+            kv: Arc::new(KvStores {
+                stores,
+                allowed_labels: component_labels(&app),
+            }),
+            variables: Arc::new(variables),
+            allowed_hosts: Arc::new(allowed_hosts),
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, client) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            tracing::warn!("accept failed: {error}");
+                            continue;
+                        }
+                    };
+                    let server = self.clone();
+                    let service = hyper::service::service_fn(move |request| {
+                        server.clone().handle(request, client)
+                    });
+                    let connection = http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!("connection from {client} ended: {error}");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}");
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        self: Arc<Self>,
+        mut request: hyper::Request<Incoming>,
+        client: SocketAddr,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, Infallible> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        // The path only: queries may carry secrets and never reach the log.
+        let path = request.uri().path().to_string();
+        let headers = request.headers_mut();
+        let spin_headers: Vec<_> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("spin-"))
+            .cloned()
+            .collect();
+        for name in spin_headers {
+            headers.remove(name);
+        }
+        if let Ok(value) = client.to_string().parse() {
+            headers.insert("spin-client-addr", value);
+        }
+        let response = match self.run_guest(request).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::error!("{method} {path}: component failed: {error:#}");
+                internal_error()
+            }
+        };
+        println!(
+            "{client} \"{method} {path}\" {} {:.3}ms",
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        Ok(response)
+    }
+
+    async fn run_guest(
+        &self,
+        request: hyper::Request<Incoming>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>> {
+        let mut store = Store::new(
+            self.pre.engine(),
+            WwsState {
+                wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
+                http: WasiHttpCtx::new(),
+                table: ResourceTable::new(),
+                kv: self.kv.clone(),
+                variables: self.variables.clone(),
+                outbound: OutboundPolicy {
+                    allowed: self.allowed_hosts.clone(),
+                },
+            },
+        );
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let incoming = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)?;
+        let out = store.data_mut().http().new_response_outparam(sender)?;
+        let pre = self.pre.clone();
+        // The guest keeps running after its response head is sent: body
+        // streaming and background revalidation happen in this task.
+        let task = tokio::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, out)
+                .await
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => bail!("component answered with error code {code:?}"),
+            Err(_) => match task.await {
+                Ok(Ok(())) => bail!("component returned without sending a response"),
+                Ok(Err(error)) => Err(error.into()),
+                Err(error) => Err(error.into()),
+            },
+        }
+    }
+}
+
+fn component_labels(app: &App) -> BTreeSet<String> {
+    app.component().key_value_stores.iter().cloned().collect()
+}
+
+fn internal_error() -> hyper::Response<HyperOutgoingBody> {
+    let body = r#"{"error":{"type":"internal_error","message":"the gateway component failed"}}"#;
+    let body = Full::new(bytes::Bytes::from_static(body.as_bytes()))
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// One engine per process: compiled code and its caches are shared by every
+/// server the process runs (tests start many).
+fn engine() -> Result<Engine> {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    if let Some(engine) = ENGINE.get() {
+        return Ok(engine.clone());
+    }
+    let engine = Engine::new(&Config::new())?;
+    Ok(ENGINE.get_or_init(|| engine).clone())
+}

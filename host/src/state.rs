@@ -1,0 +1,46 @@
+//! Per-request store data: one fresh instance's view of WASI, HTTP, KV and
+//! variables. Everything shared between requests sits behind `Arc`s.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::kv::KvStore;
+use crate::outbound::OutboundPolicy;
+
+/// The stores a component may open, by label.
+pub struct KvStores {
+    pub stores: HashMap<String, KvStore>,
+    pub allowed_labels: BTreeSet<String>,
+}
+
+pub struct WwsState {
+    pub wasi: WasiCtx,
+    pub http: WasiHttpCtx,
+    pub table: ResourceTable,
+    pub kv: Arc<KvStores>,
+    pub variables: Arc<HashMap<String, String>>,
+    pub outbound: OutboundPolicy,
+}
+
+impl WasiView for WwsState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for WwsState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Variable resolution the way `spin up` does it: `--variable` overrides,
+//! then `SPIN_VARIABLE_<NAME>` environment variables, then a `.env` file,
+//! then the manifest default. A required variable with no value stops start-up.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use crate::manifest::Manifest;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VariableError {
+    #[error("required variable {0:?} has no value: set SPIN_VARIABLE_{upper} or pass --variable {0}=...", upper = .0.to_ascii_uppercase())]
+    Missing(String),
+    #[error("component variable {component_var:?} refers to undeclared variable {name:?}")]
+    Undeclared { component_var: String, name: String },
+    #[error("invalid template {0:?}")]
+    Template(String),
+    #[error("cannot read .env file: {0}")]
+    DotEnv(String),
+}
+
+/// Values supplied from outside the manifest, highest priority first.
+#[derive(Default, Clone)]
+pub struct Sources {
+    pub overrides: HashMap<String, String>,
+    pub environment: HashMap<String, String>,
+    pub dotenv: HashMap<String, String>,
+}
+
+impl Sources {
+    /// Reads `SPIN_VARIABLE_*` from the process and `.env` from `dir`.
+    pub fn from_process(
+        dir: &Path,
+        overrides: HashMap<String, String>,
+    ) -> Result<Self, VariableError> {
+        let environment = std::env::vars()
+            .filter_map(|(key, value)| {
+                let name = key.strip_prefix("SPIN_VARIABLE_")?;
+                Some((name.to_ascii_lowercase(), value))
+            })
+            .collect();
+        let dotenv_path = dir.join(".env");
+        let dotenv = match std::fs::read_to_string(&dotenv_path) {
+            Ok(text) => parse_dotenv(&text),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
+            Err(error) => return Err(VariableError::DotEnv(error.to_string())),
+        };
+        Ok(Self {
+            overrides,
+            environment,
+            dotenv,
+        })
+    }
+
+    fn lookup(&self, name: &str) -> Option<&String> {
+        self.overrides
+            .get(name)
+            .or_else(|| self.environment.get(name))
+            .or_else(|| self.dotenv.get(name))
+    }
+}
+
+/// `.env` lines are `NAME=value`, matched case-insensitively to variables,
+/// with an optional `SPIN_VARIABLE_` prefix and optional quotes.
+fn parse_dotenv(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| {
+            let key = key.trim().trim_start_matches("export ").trim();
+            let key = key.strip_prefix("SPIN_VARIABLE_").unwrap_or(key);
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            (key.to_ascii_lowercase(), value.to_string())
+        })
+        .collect()
+}
+
+/// Application variables after resolution.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    values: BTreeMap<String, String>,
+}
+
+impl Resolved {
+    pub fn resolve(manifest: &Manifest, sources: &Sources) -> Result<Self, VariableError> {
+        let mut values = BTreeMap::new();
+        for (name, variable) in &manifest.variables {
+            let value = sources
+                .lookup(name)
+                .cloned()
+                .or_else(|| variable.default.clone())
+                .ok_or_else(|| VariableError::Missing(name.clone()))?;
+            values.insert(name.clone(), value);
+        }
+        Ok(Self { values })
+    }
+
+    /// Expands `{{ name }}` references; literal text passes through.
+    pub fn expand(&self, template: &str, context: &str) -> Result<String, VariableError> {
+        let mut output = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find("{{") {
+            output.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find("}}")
+                .ok_or_else(|| VariableError::Template(template.to_string()))?;
+            let name = after[..end].trim();
+            let value = self
+                .values
+                .get(name)
+                .ok_or_else(|| VariableError::Undeclared {
+                    component_var: context.to_string(),
+                    name: name.to_string(),
+                })?;
+            output.push_str(value);
+            rest = &after[end + 2..];
+        }
+        output.push_str(rest);
+        Ok(output)
+    }
+
+    /// The component's variables, each template expanded.
+    pub fn component_values(
+        &self,
+        templates: &BTreeMap<String, String>,
+    ) -> Result<HashMap<String, String>, VariableError> {
+        templates
+            .iter()
+            .map(|(name, template)| Ok((name.clone(), self.expand(template, name)?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Variable;
+
+    fn manifest(vars: &[(&str, Option<&str>)]) -> Manifest {
+        let mut manifest: Manifest = toml::from_str("spin_manifest_version = 2").unwrap();
+        for (name, default) in vars {
+            manifest.variables.insert(
+                name.to_string(),
+                Variable {
+                    description: None,
+                    default: default.map(str::to_string),
+                    required: default.is_none(),
+                    secret: false,
+                },
+            );
+        }
+        manifest
+    }
+
+    #[test]
+    fn priority_is_override_env_dotenv_default() {
+        let manifest = manifest(&[
+            ("a", Some("default")),
+            ("b", Some("default")),
+            ("c", Some("default")),
+        ]);
+        let sources = Sources {
+            overrides: HashMap::from([("a".into(), "override".into())]),
+            environment: HashMap::from([("a".into(), "env".into()), ("b".into(), "env".into())]),
+            dotenv: parse_dotenv("A=dot\nSPIN_VARIABLE_B=dot\n# comment\nC=\"dot\"\n"),
+        };
+        let resolved = Resolved::resolve(&manifest, &sources).unwrap();
+        assert_eq!(
+            resolved.expand("{{a}}/{{ b }}/{{c}}", "t").unwrap(),
+            "override/env/dot"
+        );
+    }
+
+    #[test]
+    fn missing_required_variable_names_the_variable() {
+        let error = Resolved::resolve(&manifest(&[("origin_url", None)]), &Sources::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("origin_url") && error.contains("SPIN_VARIABLE_ORIGIN_URL"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn templates_must_name_declared_variables() {
+        let resolved =
+            Resolved::resolve(&manifest(&[("a", Some("x"))]), &Sources::default()).unwrap();
+        assert_eq!(
+            resolved.expand("https://{{ a }}:1", "t").unwrap(),
+            "https://x:1"
+        );
+        assert!(resolved.expand("{{ nope }}", "t").is_err());
+        assert!(resolved.expand("{{ a", "t").is_err());
+    }
+}

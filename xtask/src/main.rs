@@ -1,0 +1,116 @@
+//! `cargo xtask <command>`: the project's build, run and test entry points.
+//!
+//! - `build`: builds the five components for `wasm32-wasip2` and composes
+//!   them into `target/wws.wasm`, refusing imports no supported host provides;
+//! - `up [args]`: builds, then serves the app with `wws-host up [args]`;
+//! - `test`: builds, then runs every unit and integration test.
+
+mod compose;
+mod imports;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The gateway is the socket; the four core functions are plugged into it.
+const GATEWAY: &str = "wws_gateway";
+const LIBRARIES: [&str; 4] = ["wws_auth", "wws_ratelimit", "wws_router", "wws_cache"];
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let root = workspace_root();
+    match command.as_str() {
+        "build" => build(&root).map(|_| ()),
+        "up" => {
+            build(&root)?;
+            cargo(
+                &root,
+                &[
+                    &["run", "--release", "-p", "wws-host", "--", "up"],
+                    &strs(&rest)[..],
+                ]
+                .concat(),
+            )
+        }
+        "test" => {
+            build(&root)?;
+            cargo(
+                &root,
+                &[&["test", "--workspace"], &strs(&rest)[..]].concat(),
+            )
+        }
+        _ => bail!("usage: cargo xtask <build | up [wws-host args] | test [cargo test args]>"),
+    }
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// Builds and composes; returns the path of the composed component.
+fn build(root: &Path) -> Result<PathBuf> {
+    let mut args = vec!["build", "--target", "wasm32-wasip2", "--release"];
+    for package in [
+        "wws-gateway",
+        "wws-auth",
+        "wws-ratelimit",
+        "wws-router",
+        "wws-cache",
+    ] {
+        args.extend(["-p", package]);
+    }
+    cargo(root, &args)?;
+    let dir = root.join("target/wasm32-wasip2/release");
+    let socket = dir.join(format!("{GATEWAY}.wasm"));
+    let plugs: Vec<PathBuf> = LIBRARIES
+        .iter()
+        .map(|name| dir.join(format!("{name}.wasm")))
+        .collect();
+    let composed = compose::compose(&socket, &plugs)?;
+    let imports = imports::check(&composed)?;
+    let violations: Vec<&str> = imports
+        .iter()
+        .filter(|(_, allowed)| !allowed)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !violations.is_empty() {
+        bail!(
+            "the composed component imports interfaces no supported host provides:\n  {}",
+            violations.join("\n  ")
+        );
+    }
+    let output = root.join("target/wws.wasm");
+    std::fs::write(&output, &composed).with_context(|| format!("writing {}", output.display()))?;
+    println!(
+        "composed {} ({} bytes), imports:",
+        output.display(),
+        composed.len()
+    );
+    for (name, _) in &imports {
+        println!("  {name}");
+    }
+    Ok(output)
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed", args.join(" "));
+    }
+    Ok(())
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
