@@ -1,1 +1,7 @@
+//! Shared pieces of the integration suite: loopback mock upstreams and a
+//! harness that runs the composed `target/wws.wasm` on wws-host in-process.
 
+pub mod gateway;
+pub mod mock;
+pub mod provider;
+pub mod supabase;

@@ -56,10 +56,10 @@ pub fn save(store: &Store, token_digest: &str, principal: &Principal, cached_unt
         expires_at: principal.expires_at,
         cached_until,
     };
-    if let Ok(bytes) = serde_json::to_vec(&session) {
-        if let Err(error) = store.set(&key(token_digest), &bytes) {
-            eprintln!("auth: session cache write failed: {error}");
-        }
+    if let Ok(bytes) = serde_json::to_vec(&session)
+        && let Err(error) = store.set(&key(token_digest), &bytes)
+    {
+        eprintln!("auth: session cache write failed: {error}");
     }
 }
 

@@ -42,6 +42,9 @@ impl From<ErrorCode> for HttpError {
             | ErrorCode::ConnectionTerminated
             | ErrorCode::TlsProtocolError
             | ErrorCode::TlsCertificateError => HttpError::Connect(format!("{code:?}")),
+            ErrorCode::HttpRequestDenied => {
+                HttpError::Connect("destination not in allowed_outbound_hosts".into())
+            }
             other => HttpError::Transport(format!("{other:?}")),
         }
     }
@@ -174,14 +177,17 @@ pub fn send(request: Request<'_>, timeouts: Timeouts) -> Result<Response, HttpEr
         .map_err(|_| HttpError::Transport("request body already taken".into()))?;
 
     let future = outgoing_handler::handle(outgoing, Some(options(timeouts)))?;
-    write_body(&body, request.body)?;
-    OutgoingBody::finish(body, None)?;
+    // A refused or failed exchange also breaks the body stream; the
+    // response future then holds the real cause, so it is consulted first.
+    let sent = write_body(&body, request.body)
+        .and_then(|()| OutgoingBody::finish(body, None).map_err(HttpError::from));
 
     future.subscribe().block();
     let incoming: IncomingResponse = match future.get() {
         Some(Ok(result)) => result?,
         Some(Err(())) | None => return Err(HttpError::Transport("response already taken".into())),
     };
+    sent?;
     let status = incoming.status();
     let headers = incoming.headers().entries();
     let body = incoming

@@ -1,0 +1,178 @@
+//! Runs the composed `target/wws.wasm` on wws-host in-process, on an
+//! ephemeral loopback port, with the repository's own `spin.toml`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use wws_host::{HostOptions, Server};
+
+use crate::mock::{self, MockServer};
+use crate::provider::{self, Script};
+use crate::supabase;
+
+pub const ALICE: &str = "token-alice";
+pub const BOB: &str = "token-bob";
+
+pub fn manifest() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../spin.toml"))
+}
+
+/// Key-value store behind the gateway under test.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Memory,
+    Redis(String),
+}
+
+/// A gateway on loopback; stops when dropped.
+pub struct Gateway {
+    pub url: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _state: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// Loads the app with `variables`; errors are the host's start-up errors.
+    pub async fn start(variables: HashMap<String, String>, store: Store) -> anyhow::Result<Self> {
+        Self::start_with(manifest(), variables, store).await
+    }
+
+    pub async fn start_with(
+        manifest: PathBuf,
+        variables: HashMap<String, String>,
+        store: Store,
+    ) -> anyhow::Result<Self> {
+        let state = tempfile::tempdir()?;
+        let runtime_config = state.path().join("runtime-config.toml");
+        let table = match &store {
+            Store::Memory => "type = \"memory\"".to_string(),
+            Store::Redis(url) => format!("type = \"redis\"\nurl = \"{url}\""),
+        };
+        std::fs::write(
+            &runtime_config,
+            format!("[key_value_store.default]\n{table}\n"),
+        )?;
+        let options = HostOptions {
+            manifest,
+            runtime_config: Some(runtime_config),
+            variables,
+            process_variables: false,
+            state_dir: Some(state.path().to_path_buf()),
+        };
+        let server = Arc::new(Server::load(&options).await?);
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            url,
+            _shutdown: shutdown,
+            _state: state,
+        })
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+}
+
+/// The gateway with every upstream mocked on loopback.
+pub struct Env {
+    pub gateway: Gateway,
+    pub primary: MockServer,
+    pub primary_script: Script,
+    pub fallback: MockServer,
+    pub fallback_script: Script,
+    pub supabase: MockServer,
+    pub origin: MockServer,
+    pub client: reqwest::Client,
+}
+
+impl Env {
+    pub async fn start() -> Self {
+        Self::start_with(&[], Store::Memory).await
+    }
+
+    /// Starts mocks and a gateway; `extra` overrides or adds variables.
+    pub async fn start_with(extra: &[(&str, &str)], store: Store) -> Self {
+        let (primary, primary_script) = provider::start("primary", provider::SYNTHETIC_KEY).await;
+        let (fallback, fallback_script) = provider::start("fallback", provider::ZAI_KEY).await;
+        let supabase = supabase::start(&[(ALICE, "user-alice"), (BOB, "user-bob")]).await;
+        let origin = MockServer::start(Arc::new(|request| {
+            mock::json(
+                200,
+                json!({
+                    "origin": true,
+                    "method": request.method,
+                    "path": request.path_and_query,
+                    "authorization": request.header("authorization"),
+                    "body": String::from_utf8_lossy(&request.body),
+                }),
+            )
+        }))
+        .await;
+        let mut variables = variables_for(&primary, &fallback, &supabase, &origin);
+        for (name, value) in extra {
+            variables.insert(name.to_string(), value.to_string());
+        }
+        let gateway = Gateway::start(variables, store)
+            .await
+            .expect("gateway starts; run `cargo xtask build` first if target/wws.wasm is missing");
+        Self {
+            gateway,
+            primary,
+            primary_script,
+            fallback,
+            fallback_script,
+            supabase,
+            origin,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let request = self.client.post(self.gateway.at(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let request = self.client.get(self.gateway.at(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+}
+
+pub fn variables_for(
+    primary: &MockServer,
+    fallback: &MockServer,
+    supabase: &MockServer,
+    origin: &MockServer,
+) -> HashMap<String, String> {
+    HashMap::from([
+        ("synthetic_api_key".into(), provider::SYNTHETIC_KEY.into()),
+        ("zai_api_key".into(), provider::ZAI_KEY.into()),
+        (
+            "primary_base_url".into(),
+            format!("{}/openai/v1", primary.url()),
+        ),
+        ("primary_allowed_host".into(), primary.url()),
+        (
+            "fallback_base_url".into(),
+            format!("{}/api/paas/v4", fallback.url()),
+        ),
+        ("fallback_allowed_host".into(), fallback.url()),
+        ("supabase_url".into(), supabase.url()),
+        ("supabase_anon_key".into(), supabase::ANON_KEY.into()),
+        ("origin_url".into(), origin.url()),
+    ])
+}
