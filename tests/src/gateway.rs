@@ -24,7 +24,39 @@ pub fn manifest() -> PathBuf {
 #[derive(Clone, Debug)]
 pub enum Store {
     Memory,
+    /// Spin's default: a SQLite file in the gateway's own temporary folder.
+    Sqlite,
     Redis(String),
+}
+
+/// The Redis that `cargo xtask test` (or CI) started for the suite.
+pub fn redis_url() -> String {
+    std::env::var("WWS_TEST_REDIS_URL")
+        .expect("WWS_TEST_REDIS_URL is not set: run the suite with `cargo xtask test`")
+}
+
+/// A token no other test uses, so shared stores never mix principals.
+pub fn unique_token(label: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    let sequence = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("token-{label}-{nanos}-{sequence}")
+}
+
+/// Rate-limit windows are whole minutes; a burst that straddles a boundary
+/// is counted in two windows. Waits until at least `secs` remain in this one.
+pub async fn wait_for_window_with(secs: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs_f64())
+        .unwrap_or_default();
+    let left = 60.0 - now % 60.0;
+    if left < secs as f64 {
+        tokio::time::sleep(std::time::Duration::from_secs_f64(left + 0.05)).await;
+    }
 }
 
 /// A gateway on loopback; stops when dropped.
@@ -49,6 +81,7 @@ impl Gateway {
         let runtime_config = state.path().join("runtime-config.toml");
         let table = match &store {
             Store::Memory => "type = \"memory\"".to_string(),
+            Store::Sqlite => "type = \"spin\"".to_string(),
             Store::Redis(url) => format!("type = \"redis\"\nurl = \"{url}\""),
         };
         std::fs::write(
@@ -102,7 +135,7 @@ impl Env {
     pub async fn start_with(extra: &[(&str, &str)], store: Store) -> Self {
         let (primary, primary_script) = provider::start("primary", provider::SYNTHETIC_KEY).await;
         let (fallback, fallback_script) = provider::start("fallback", provider::ZAI_KEY).await;
-        let supabase = supabase::start(&[(ALICE, "user-alice"), (BOB, "user-bob")]).await;
+        let supabase = supabase::start().await;
         let origin = MockServer::start(Arc::new(|request| {
             mock::json(
                 200,

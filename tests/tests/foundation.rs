@@ -2,7 +2,7 @@
 //! origin pass-through and start-up errors.
 
 use serde_json::{Value, json};
-use wws_tests::gateway::{ALICE, BOB, Env, Gateway, Store};
+use wws_tests::gateway::{ALICE, BOB, Env, Gateway, Store, wait_for_window_with};
 use wws_tests::provider::{self, Step};
 
 fn chat_body() -> Value {
@@ -120,6 +120,7 @@ async fn the_second_request_with_a_token_uses_the_session_cache() {
 #[tokio::test]
 async fn the_61st_chat_request_in_a_minute_gets_429_with_retry_after() {
     let env = Env::start().await;
+    wait_for_window_with(15).await;
     for n in 1..=60 {
         let response = env
             .post("/api/ai/chat", Some(ALICE))

@@ -7,6 +7,7 @@
 
 mod compose;
 mod imports;
+mod redis;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,6 +38,16 @@ fn main() -> Result<()> {
         }
         "test" => {
             build(&root)?;
+            // The shared-store tests need a Redis: the caller's, or our own.
+            let _redis = match std::env::var("WWS_TEST_REDIS_URL") {
+                Ok(_) => None,
+                Err(_) => {
+                    let server = redis::RedisServer::start()?;
+                    // SAFETY: no other thread runs yet; children inherit it.
+                    unsafe { std::env::set_var("WWS_TEST_REDIS_URL", &server.url) };
+                    Some(server)
+                }
+            };
             cargo(
                 &root,
                 &[&["test", "--workspace"], &strs(&rest)[..]].concat(),
