@@ -6,6 +6,7 @@
 pub mod allowed_hosts;
 mod bindings;
 mod config_host;
+pub mod demo;
 pub mod kv;
 pub mod manifest;
 mod outbound;

@@ -40,6 +40,10 @@ enum Command {
         /// Folder for the default SQLite store (default: `.spin` beside the manifest).
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// Start built-in mock providers and identity provider on loopback
+        /// and point WWS at them: try it without any account or key.
+        #[arg(long)]
+        demo: bool,
     },
 }
 
@@ -72,11 +76,19 @@ async fn run(cli: Cli) -> Result<()> {
         runtime_config_file,
         variables,
         state_dir,
+        demo,
     } = cli.command;
+    let mut variables = variables.into_iter().collect::<HashMap<_, _>>();
+    if demo {
+        // Explicit --variable values still win over the demo's.
+        for (name, value) in wws_host::demo::start().await? {
+            variables.entry(name).or_insert(value);
+        }
+    }
     let options = HostOptions {
         manifest,
         runtime_config: runtime_config_file,
-        variables: variables.into_iter().collect::<HashMap<_, _>>(),
+        variables,
         process_variables: true,
         state_dir,
     };
@@ -85,6 +97,12 @@ async fn run(cli: Cli) -> Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     println!("Serving http://{}", listener.local_addr()?);
+    if demo {
+        println!(
+            "Demo mode: built-in mock providers; authenticate with `Authorization: Bearer {}`",
+            wws_host::demo::DEMO_TOKEN
+        );
+    }
     server.serve(listener, shutdown_signal()).await?;
     println!("Shut down cleanly");
     Ok(())

@@ -55,43 +55,71 @@ fn a_missing_required_variable_exits_non_zero() {
     );
 }
 
+/// A running `wws-host up` on an ephemeral port, killed when dropped.
+struct Running {
+    child: std::process::Child,
+    stdout: BufReader<std::process::ChildStdout>,
+    url: String,
+    state: tempfile::TempDir,
+}
+
+impl Running {
+    fn start(extra: &[&str]) -> Self {
+        let state = tempfile::tempdir().unwrap();
+        let mut child = host()
+            .args(["up", "--listen", "127.0.0.1:0", "-f"])
+            .arg(repo_manifest())
+            .arg("--state-dir")
+            .arg(state.path())
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("Serving ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; is target/wws.wasm built?"))
+            .to_string();
+        Self {
+            child,
+            stdout,
+            url,
+            state,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn sigterm_shuts_down_cleanly() {
-    let state = tempfile::tempdir().unwrap();
-    let mut child = host()
-        .args(["up", "--listen", "127.0.0.1:0", "-f"])
-        .arg(repo_manifest())
-        .arg("--state-dir")
-        .arg(state.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("Serving ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}; is target/wws.wasm built?"))
-        .to_string();
-    let health = ureq_get(&format!("{url}/api/wws/health"));
+    let mut running = Running::start(&[]);
+    let health = request(&running.url, "GET /api/wws/health", "", "");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &running.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let mut rest = String::new();
     for _ in 0..50 {
-        if child.try_wait().unwrap().is_some() {
+        if running.child.try_wait().unwrap().is_some() {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    let exit = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut running.stdout, &mut rest).unwrap();
+    let exit = running.child.wait().unwrap();
     assert!(exit.success(), "exit {exit:?}");
     assert!(
         rest.contains("\"GET /api/wws/health\" 200"),
@@ -99,20 +127,41 @@ fn sigterm_shuts_down_cleanly() {
     );
     assert!(rest.contains("Shut down cleanly"), "{rest}");
     assert!(
-        state.path().join("sqlite_key_value.db").exists(),
+        running.state.path().join("sqlite_key_value.db").exists(),
         "default store is SQLite"
     );
 }
 
-/// A minimal HTTP/1.1 GET, enough to prove the server answers.
-fn ureq_get(url: &str) -> String {
+#[test]
+fn demo_mode_answers_without_any_account() {
+    let running = Running::start(&["--demo"]);
+    let body = r#"{"messages":[{"role":"user","content":"ping"}]}"#;
+    let answer = request(
+        &running.url,
+        "POST /v1/chat/completions",
+        "Authorization: Bearer demo-token\r\nContent-Type: application/json\r\n",
+        body,
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("you said \\\"ping\\\""), "{answer}");
+    let refused = request(
+        &running.url,
+        "POST /v1/chat/completions",
+        "Authorization: Bearer wrong\r\n",
+        body,
+    );
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+}
+
+/// A minimal HTTP/1.1 exchange, enough to prove the server answers.
+fn request(url: &str, request_line: &str, headers: &str, body: &str) -> String {
     use std::io::{Read, Write};
-    let authority = url.trim_start_matches("http://").split('/').next().unwrap();
-    let path = &url[url.find(authority).unwrap() + authority.len()..];
+    let authority = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(authority).unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "{request_line} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut response = String::new();
