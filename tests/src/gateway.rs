@@ -63,7 +63,7 @@ pub async fn wait_for_window_with(secs: u64) {
 pub struct Gateway {
     pub url: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
-    _state: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
 impl Gateway {
@@ -105,8 +105,13 @@ impl Gateway {
         Ok(Self {
             url,
             _shutdown: shutdown,
-            _state: state,
+            state: state,
         })
+    }
+
+    /// Where the gateway's SQLite store (if any) lives.
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
     }
 
     pub fn at(&self, path: &str) -> String {
@@ -122,6 +127,7 @@ pub struct Env {
     pub fallback: MockServer,
     pub fallback_script: Script,
     pub supabase: MockServer,
+    pub supabase_keys: supabase::PublishedKeys,
     pub origin: MockServer,
     pub client: reqwest::Client,
 }
@@ -135,7 +141,7 @@ impl Env {
     pub async fn start_with(extra: &[(&str, &str)], store: Store) -> Self {
         let (primary, primary_script) = provider::start("primary", provider::SYNTHETIC_KEY).await;
         let (fallback, fallback_script) = provider::start("fallback", provider::ZAI_KEY).await;
-        let supabase = supabase::start().await;
+        let (supabase, supabase_keys) = supabase::start().await;
         let origin = MockServer::start(Arc::new(|request| {
             mock::json(
                 200,
@@ -163,6 +169,7 @@ impl Env {
             fallback,
             fallback_script,
             supabase,
+            supabase_keys,
             origin,
             client: reqwest::Client::new(),
         }

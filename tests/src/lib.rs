@@ -5,3 +5,4 @@ pub mod gateway;
 pub mod mock;
 pub mod provider;
 pub mod supabase;
+pub mod tokens;

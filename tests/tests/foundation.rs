@@ -109,7 +109,7 @@ async fn the_second_request_with_a_token_uses_the_session_cache() {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["x-wws-auth-source"], expected_source);
     }
-    assert_eq!(env.supabase.count(), 1);
+    assert_eq!(wws_tests::supabase::user_calls(&env.supabase), 1);
     let supabase_call = &env.supabase.requests()[0];
     assert_eq!(
         supabase_call.header("authorization"),

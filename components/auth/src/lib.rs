@@ -1,11 +1,16 @@
-//! Auth Guard component: WIT glue around the session cache and Supabase.
-//!
-//! Order of checks: public route, then the KV session cache (keyed by the
-//! token's SHA-256, never the token), then Supabase `GET /auth/v1/user`.
+//! Auth Guard component: WIT glue around the checks, in this order:
+//! public route, API key, KV session cache (keyed by the token's SHA-256,
+//! never the token), negative cache, local JWT verification, and only then
+//! Supabase `GET /auth/v1/user`.
 
+mod api_keys;
 mod bearer;
 mod expiry;
+mod jwks;
+mod jwt;
+mod local;
 mod session;
+mod settings;
 mod supabase;
 
 wit_bindgen::generate!({
@@ -19,21 +24,19 @@ wit_bindgen::generate!({
 
 use exports::mylder::wws::auth::{AuthError, AuthSource, Guest, Identity};
 use mylder::wws::types::{Principal, RequestInfo};
-use wws_guest::{config, digest, kv, time};
-
-/// Routes reachable without credentials unless `public_routes` says otherwise.
-const DEFAULT_PUBLIC_ROUTES: &str = "/api/wws/health";
-const DEFAULT_SESSION_TTL_SECS: u64 = 3600;
+use settings::Settings;
+use wws_guest::{digest, kv, time};
 
 struct AuthGuard;
 
 impl Guest for AuthGuard {
     fn authenticate(request: RequestInfo) -> Result<Identity, AuthError> {
-        if is_public(&request.path) {
-            return Ok(Identity {
-                principal: anonymous(request.client_addr.as_deref()),
-                source: AuthSource::Public,
-            });
+        let settings = Settings::load();
+        if settings.is_public(&request.path) {
+            return Ok(identity(
+                anonymous(request.client_addr.as_deref()),
+                AuthSource::Public,
+            ));
         }
         let token =
             bearer::token(request.authorization.as_deref()).map_err(|error| match error {
@@ -43,44 +46,84 @@ impl Guest for AuthGuard {
                 }
             })?;
         let token_digest = digest::sha256_hex(token);
+        if let Some(principal) = api_key(&settings, &token_digest) {
+            return Ok(identity(principal, AuthSource::ApiKey));
+        }
+
         let store = kv::Store::open_default().ok();
         let now = time::now_secs();
-
-        if let Some(principal) = store
-            .as_ref()
-            .and_then(|store| session::load(store, &token_digest, now))
-        {
-            return Ok(Identity {
-                principal,
-                source: AuthSource::Cache,
-            });
+        if let Some(store) = &store {
+            if let Some(principal) = session::load(store, &token_digest, now) {
+                return Ok(identity(principal, AuthSource::Cache));
+            }
+            if session::is_denied(store, &token_digest, now) {
+                return Err(AuthError::InvalidToken("token rejected".into()));
+            }
         }
 
-        let principal = supabase::verify(token)?;
-        let ttl = config::get_u64("session_ttl_secs", DEFAULT_SESSION_TTL_SECS);
-        let token_expiry = expiry::unverified_expiry(token);
-        if let (Some(store), Some(until)) =
-            (store.as_ref(), session::cache_until(now, ttl, token_expiry))
-        {
-            let principal = Principal {
-                expires_at: token_expiry,
-                ..principal.clone()
-            };
-            session::save(store, &token_digest, &principal, until);
+        let cache = |principal: &Principal, token_expiry: Option<u64>| {
+            if let (Some(store), Some(until)) = (
+                store.as_ref(),
+                session::cache_until(now, settings.session_ttl_secs, token_expiry),
+            ) {
+                session::save(store, &token_digest, principal, until);
+            }
+        };
+        match local::verify(token, &settings, store.as_ref(), now) {
+            local::Local::Verified(claims) => {
+                let principal = Principal {
+                    id: claims.sub,
+                    email: claims.email,
+                    role: claims.role.unwrap_or_else(|| "authenticated".into()),
+                    expires_at: Some(claims.exp),
+                };
+                cache(&principal, Some(claims.exp));
+                return Ok(identity(principal, AuthSource::Jwt));
+            }
+            local::Local::Rejected(reason) => return Err(AuthError::InvalidToken(reason)),
+            local::Local::Undecided => {}
         }
-        Ok(Identity {
-            principal,
-            source: AuthSource::Origin,
-        })
+
+        match supabase::verify(token, settings.supabase_url.as_deref()) {
+            Ok(principal) => {
+                let token_expiry = expiry::unverified_expiry(token);
+                let principal = Principal {
+                    expires_at: token_expiry,
+                    ..principal
+                };
+                cache(&principal, token_expiry);
+                Ok(identity(principal, AuthSource::Origin))
+            }
+            Err(AuthError::InvalidToken(reason)) => {
+                if let Some(store) = &store {
+                    session::deny(store, &token_digest, now + settings.negative_ttl_secs);
+                }
+                Err(AuthError::InvalidToken(reason))
+            }
+            Err(other) => Err(other),
+        }
     }
 }
 
-fn is_public(path: &str) -> bool {
-    let routes = config::get("public_routes").unwrap_or_else(|| DEFAULT_PUBLIC_ROUTES.into());
-    routes
-        .split(',')
-        .map(str::trim)
-        .any(|route| !route.is_empty() && route == path)
+fn identity(principal: Principal, source: AuthSource) -> Identity {
+    Identity { principal, source }
+}
+
+fn api_key(settings: &Settings, token_digest: &str) -> Option<Principal> {
+    let keys = match api_keys::parse(settings.api_keys.as_deref()?) {
+        Ok(keys) => keys,
+        Err(error) => {
+            eprintln!("auth: ignoring invalid api_keys: {error}");
+            return None;
+        }
+    };
+    let key = api_keys::find(&keys, token_digest)?;
+    Some(Principal {
+        id: format!("api-key:{}", key.principal),
+        email: None,
+        role: key.role.clone(),
+        expires_at: None,
+    })
 }
 
 fn anonymous(client_addr: Option<&str>) -> Principal {

@@ -18,6 +18,33 @@ fn key(token_digest: &str) -> String {
     format!("auth:session:{token_digest}")
 }
 
+fn deny_key(token_digest: &str) -> String {
+    format!("auth:deny:{token_digest}")
+}
+
+/// Remembers, until `until`, that Supabase rejected this token, so a flood
+/// of one bad token is answered here.
+pub fn deny(store: &Store, token_digest: &str, until: u64) {
+    let _ = store.set(&deny_key(token_digest), until.to_string().as_bytes());
+}
+
+pub fn is_denied(store: &Store, token_digest: &str, now: u64) -> bool {
+    let key = deny_key(token_digest);
+    let Ok(Some(bytes)) = store.get(&key) else {
+        return false;
+    };
+    let until = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| text.parse::<u64>().ok());
+    match until {
+        Some(until) if until > now => true,
+        _ => {
+            let _ = store.delete(&key);
+            false
+        }
+    }
+}
+
 /// How long a verified session may be cached: min(ttl, exp - now), or not
 /// at all when the token is already expired.
 pub fn cache_until(now: u64, ttl: u64, token_expiry: Option<u64>) -> Option<u64> {

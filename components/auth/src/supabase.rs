@@ -24,8 +24,8 @@ struct SupabaseUser {
     role: Option<String>,
 }
 
-pub fn verify(token: &str) -> Result<Principal, AuthError> {
-    let base = config::get("supabase_url")
+pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, AuthError> {
+    let base = supabase_url
         .ok_or_else(|| AuthError::Unavailable("identity provider not configured".into()))?;
     let anon_key = config::get("supabase_anon_key").unwrap_or_default();
     let url = format!("{}/auth/v1/user", base.trim_end_matches('/'));

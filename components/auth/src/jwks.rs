@@ -1,0 +1,125 @@
+//! The project's JWKS, kept in KV so every instance shares one copy.
+//!
+//! It is refreshed after `jwks_refresh_secs`. A token with an unknown `kid`
+//! (a rotated key) may force one early refetch, but forced refetches are
+//! spaced by `jwks_refetch_secs`, so a flood of made-up key ids cannot turn
+//! into a flood of JWKS downloads.
+
+use std::time::Duration;
+
+use jsonwebtoken::jwk::JwkSet;
+use serde::{Deserialize, Serialize};
+use wasip2::http::types::Method;
+use wws_guest::digest::sha256_hex;
+use wws_guest::http::{self, Timeouts};
+use wws_guest::kv::Store;
+
+const TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(2),
+    first_byte: Duration::from_secs(5),
+    between_bytes: Duration::from_secs(5),
+};
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    fetched_at: u64,
+    forced_at: u64,
+    jwks: JwkSet,
+}
+
+pub struct Jwks<'a> {
+    pub url: &'a str,
+    pub refresh_secs: u64,
+    pub refetch_secs: u64,
+}
+
+impl Jwks<'_> {
+    fn key(&self) -> String {
+        format!("auth:jwks:{}", &sha256_hex(self.url)[..16])
+    }
+
+    fn load(&self, store: Option<&Store>) -> Option<Cached> {
+        let bytes = store?.get(&self.key()).ok()??;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn save(&self, store: Option<&Store>, cached: &Cached) {
+        if let (Some(store), Ok(bytes)) = (store, serde_json::to_vec(cached)) {
+            let _ = store.set(&self.key(), &bytes);
+        }
+    }
+
+    /// The key set to verify with: cached while fresh, else downloaded. A
+    /// failed download falls back to the old copy, if there is one.
+    pub fn current(&self, store: Option<&Store>, now: u64) -> Option<JwkSet> {
+        let cached = self.load(store);
+        if let Some(cached) = &cached
+            && now.saturating_sub(cached.fetched_at) < self.refresh_secs
+        {
+            return Some(cached.jwks.clone());
+        }
+        let forced_at = cached.as_ref().map_or(0, |c| c.forced_at);
+        match fetch(self.url) {
+            Some(jwks) => {
+                self.save(
+                    store,
+                    &Cached {
+                        fetched_at: now,
+                        forced_at,
+                        jwks: jwks.clone(),
+                    },
+                );
+                Some(jwks)
+            }
+            None => cached.map(|cached| cached.jwks),
+        }
+    }
+
+    /// An early download for an unknown key id, if none happened lately.
+    pub fn refetch(&self, store: Option<&Store>, now: u64) -> Option<JwkSet> {
+        if let Some(cached) = self.load(store)
+            && now.saturating_sub(cached.forced_at) < self.refetch_secs
+        {
+            return None;
+        }
+        let jwks = fetch(self.url)?;
+        self.save(
+            store,
+            &Cached {
+                fetched_at: now,
+                forced_at: now,
+                jwks: jwks.clone(),
+            },
+        );
+        Some(jwks)
+    }
+}
+
+fn fetch(url: &str) -> Option<JwkSet> {
+    let request = http::Request {
+        method: Method::Get,
+        url,
+        headers: vec![("accept".into(), b"application/json".to_vec())],
+        body: &[],
+    };
+    let response = match http::send(request, TIMEOUTS) {
+        Ok(response) if response.status == 200 => response,
+        Ok(response) => {
+            eprintln!("auth: JWKS answered {}", response.status);
+            return None;
+        }
+        Err(error) => {
+            eprintln!("auth: JWKS fetch failed: {error}");
+            return None;
+        }
+    };
+    let body = response.read_all(MAX_JWKS_BYTES).ok()?;
+    match serde_json::from_slice(&body) {
+        Ok(jwks) => Some(jwks),
+        Err(_) => {
+            eprintln!("auth: JWKS is not a valid key set");
+            None
+        }
+    }
+}

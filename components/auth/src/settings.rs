@@ -1,0 +1,67 @@
+//! The Auth Guard's Spin variables, read once per request.
+
+use wws_guest::config;
+
+const DEFAULT_PUBLIC_ROUTES: &str = "/api/wws/health";
+const DEFAULT_SESSION_TTL_SECS: u64 = 3600;
+const DEFAULT_NEGATIVE_TTL_SECS: u64 = 30;
+const DEFAULT_JWKS_REFRESH_SECS: u64 = 600;
+const DEFAULT_JWKS_REFETCH_SECS: u64 = 30;
+const DEFAULT_AUDIENCE: &str = "authenticated";
+
+pub struct Settings {
+    pub public_routes: String,
+    pub session_ttl_secs: u64,
+    pub negative_ttl_secs: u64,
+    pub supabase_url: Option<String>,
+    pub jwt_secret: Option<String>,
+    /// JWKS location when asymmetric verification is on.
+    pub jwks_url: Option<String>,
+    pub jwks_refresh_secs: u64,
+    pub jwks_refetch_secs: u64,
+    pub audience: Option<String>,
+    pub issuer: Option<String>,
+    pub api_keys: Option<String>,
+}
+
+impl Settings {
+    pub fn load() -> Self {
+        let supabase_url =
+            config::get("supabase_url").map(|url| url.trim_end_matches('/').to_string());
+        let jwks_url = config::get("supabase_jwks_url").or_else(|| {
+            let enabled = config::get("jwt_jwks").is_some_and(|value| value == "true");
+            supabase_url
+                .as_ref()
+                .filter(|_| enabled)
+                .map(|base| format!("{base}/auth/v1/.well-known/jwks.json"))
+        });
+        let issuer = config::get("jwt_issuer")
+            .or_else(|| supabase_url.as_ref().map(|base| format!("{base}/auth/v1")));
+        let audience = match config::get("jwt_audience") {
+            Some(value) if value == "*" => None,
+            Some(value) => Some(value),
+            None => Some(DEFAULT_AUDIENCE.to_string()),
+        };
+        Self {
+            public_routes: config::get("public_routes")
+                .unwrap_or_else(|| DEFAULT_PUBLIC_ROUTES.into()),
+            session_ttl_secs: config::get_u64("session_ttl_secs", DEFAULT_SESSION_TTL_SECS),
+            negative_ttl_secs: config::get_u64("negative_cache_secs", DEFAULT_NEGATIVE_TTL_SECS),
+            supabase_url,
+            jwt_secret: config::get("supabase_jwt_secret"),
+            jwks_url,
+            jwks_refresh_secs: config::get_u64("jwks_refresh_secs", DEFAULT_JWKS_REFRESH_SECS),
+            jwks_refetch_secs: config::get_u64("jwks_refetch_secs", DEFAULT_JWKS_REFETCH_SECS),
+            audience,
+            issuer,
+            api_keys: config::get("api_keys"),
+        }
+    }
+
+    pub fn is_public(&self, path: &str) -> bool {
+        self.public_routes
+            .split(',')
+            .map(str::trim)
+            .any(|route| !route.is_empty() && route == path)
+    }
+}
