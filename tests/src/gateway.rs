@@ -105,7 +105,7 @@ impl Gateway {
         Ok(Self {
             url,
             _shutdown: shutdown,
-            state: state,
+            state,
         })
     }
 
