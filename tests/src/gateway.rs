@@ -183,6 +183,20 @@ impl Env {
         }
     }
 
+    /// POSTs a JSON body with an optional bearer token.
+    pub async fn send_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.post(path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("gateway answers")
+    }
+
     pub fn get(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
         let request = self.client.get(self.gateway.at(path));
         match token {

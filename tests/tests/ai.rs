@@ -94,11 +94,8 @@ async fn malformed_bodies_get_400_and_reach_no_provider() {
 async fn deterministic_answers_are_cached_per_principal() {
     let env = Env::start().await;
     let first = env
-        .post("/v1/chat/completions", Some(ALICE))
-        .json(&deterministic())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/v1/chat/completions", Some(ALICE), &deterministic())
+        .await;
     assert_eq!(first.headers()["x-wws-cache"], "MISS");
     let first_body = first.text().await.unwrap();
 
@@ -118,11 +115,8 @@ async fn deterministic_answers_are_cached_per_principal() {
     assert_eq!(env.primary.count(), 1);
 
     let other_user = env
-        .post("/v1/chat/completions", Some(BOB))
-        .json(&deterministic())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/v1/chat/completions", Some(BOB), &deterministic())
+        .await;
     assert_eq!(
         other_user.headers()["x-wws-cache"],
         "MISS",
@@ -144,18 +138,12 @@ async fn deterministic_answers_are_cached_per_principal() {
 async fn stale_entries_are_served_and_revalidated_in_the_background() {
     let env = Env::start_with(&[("cache_fresh_secs", "0")], Store::Memory).await;
     let miss = env
-        .post("/v1/chat/completions", Some(ALICE))
-        .json(&deterministic())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/v1/chat/completions", Some(ALICE), &deterministic())
+        .await;
     assert_eq!(miss.headers()["x-wws-cache"], "MISS");
     let stale = env
-        .post("/v1/chat/completions", Some(ALICE))
-        .json(&deterministic())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/v1/chat/completions", Some(ALICE), &deterministic())
+        .await;
     assert_eq!(stale.headers()["x-wws-cache"], "STALE");
     assert_eq!(stale.status(), 200);
     // The revalidation runs after the stale answer was sent.

@@ -26,11 +26,8 @@ async fn local_env() -> Env {
 
 async fn status_and_source(env: &Env, token: &str) -> (u16, String) {
     let response = env
-        .post("/v1/chat/completions", Some(token))
-        .json(&chat())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/v1/chat/completions", Some(token), &chat())
+        .await;
     let source = response
         .headers()
         .get("x-wws-auth-source")
@@ -97,11 +94,8 @@ async fn invalid_tokens_are_rejected_locally() {
     ];
     for (case, token) in cases {
         let response = env
-            .post("/v1/chat/completions", Some(&token))
-            .json(&chat())
-            .send()
-            .await
-            .unwrap();
+            .send_json("/v1/chat/completions", Some(&token), &chat())
+            .await;
         assert_eq!(response.status(), 401, "{case}");
         let challenge = response.headers()["www-authenticate"]
             .to_str()
@@ -188,11 +182,8 @@ async fn supabase_down_means_503_not_200() {
     drop(closed);
     let env = Env::start_with(&[("supabase_url", &url)], Store::Memory).await;
     let response = env
-        .post("/v1/chat/completions", Some("token-someone"))
-        .json(&chat())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/v1/chat/completions", Some("token-someone"), &chat())
+        .await;
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["type"], "auth_unavailable");

@@ -24,23 +24,15 @@ async fn health_is_public_and_reports_configuration() {
 #[tokio::test]
 async fn requests_without_or_with_a_bad_token_get_401() {
     let env = Env::start().await;
-    let missing = env
-        .post("/api/ai/chat", None)
-        .json(&chat_body())
-        .send()
-        .await
-        .unwrap();
+    let missing = env.send_json("/api/ai/chat", None, &chat_body()).await;
     assert_eq!(missing.status(), 401);
     assert_eq!(missing.headers()["www-authenticate"], "Bearer");
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["error"]["type"], "authentication_error");
 
     let bad = env
-        .post("/api/ai/chat", Some("not-a-user"))
-        .json(&chat_body())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/api/ai/chat", Some("not-a-user"), &chat_body())
+        .await;
     assert_eq!(bad.status(), 401);
     assert!(
         bad.headers()["www-authenticate"]
@@ -101,11 +93,8 @@ async fn the_second_request_with_a_token_uses_the_session_cache() {
     let env = Env::start().await;
     for expected_source in ["origin", "cache", "cache"] {
         let response = env
-            .post("/v1/chat/completions", Some(ALICE))
-            .json(&chat_body())
-            .send()
-            .await
-            .unwrap();
+            .send_json("/v1/chat/completions", Some(ALICE), &chat_body())
+            .await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["x-wws-auth-source"], expected_source);
     }
@@ -123,11 +112,8 @@ async fn the_61st_chat_request_in_a_minute_gets_429_with_retry_after() {
     wait_for_window_with(15).await;
     for n in 1..=60 {
         let response = env
-            .post("/api/ai/chat", Some(ALICE))
-            .json(&chat_body())
-            .send()
-            .await
-            .unwrap();
+            .send_json("/api/ai/chat", Some(ALICE), &chat_body())
+            .await;
         assert_eq!(response.status(), 200, "request {n}");
         let remaining = response.headers()["x-ratelimit-remaining"]
             .to_str()
@@ -140,11 +126,8 @@ async fn the_61st_chat_request_in_a_minute_gets_429_with_retry_after() {
         );
     }
     let limited = env
-        .post("/api/ai/chat", Some(ALICE))
-        .json(&chat_body())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/api/ai/chat", Some(ALICE), &chat_body())
+        .await;
     assert_eq!(limited.status(), 429);
     let retry_after: u64 = limited.headers()["retry-after"]
         .to_str()
@@ -157,12 +140,7 @@ async fn the_61st_chat_request_in_a_minute_gets_429_with_retry_after() {
     assert_eq!(body["error"]["type"], "rate_limit_exceeded");
     assert_eq!(env.primary.count(), 60);
 
-    let other_user = env
-        .post("/api/ai/chat", Some(BOB))
-        .json(&chat_body())
-        .send()
-        .await
-        .unwrap();
+    let other_user = env.send_json("/api/ai/chat", Some(BOB), &chat_body()).await;
     assert_eq!(
         other_user.status(),
         200,
@@ -194,11 +172,8 @@ async fn fails_over_to_the_fallback_when_the_primary_errors() {
     env.primary_script
         .push(Step::Status(503, json!({ "error": "overloaded" })));
     let response = env
-        .post("/v1/chat/completions", Some(ALICE))
-        .json(&chat_body())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/v1/chat/completions", Some(ALICE), &chat_body())
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-wws-provider"], "fallback");
     assert_eq!(response.headers()["x-wws-model"], "glm-4-plus");
@@ -221,11 +196,8 @@ async fn outbound_calls_outside_the_allow_list_are_blocked() {
     .await;
     env.primary_script.push(Step::Status(500, json!({})));
     let response = env
-        .post("/v1/chat/completions", Some(ALICE))
-        .json(&chat_body())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/v1/chat/completions", Some(ALICE), &chat_body())
+        .await;
     assert_eq!(response.status(), 502);
     assert_eq!(env.fallback.count(), 0);
 }
@@ -238,11 +210,8 @@ async fn missing_providers_give_a_clear_error() {
     )
     .await;
     let response = env
-        .post("/v1/chat/completions", Some(ALICE))
-        .json(&chat_body())
-        .send()
-        .await
-        .unwrap();
+        .send_json("/v1/chat/completions", Some(ALICE), &chat_body())
+        .await;
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["type"], "provider_not_configured");
