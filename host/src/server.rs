@@ -104,9 +104,7 @@ impl Server {
             );
         }
         let engine = engine()?;
-        let component = Component::from_file(&engine, &source)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("compiling {}", source.display()))?;
+        let component = compiled(&engine, &source)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -269,6 +267,28 @@ fn internal_error() -> hyper::Response<HyperOutgoingBody> {
         hyper::header::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// Compiles `source`, or reuses this process's compilation of the same
+/// unchanged file: tests start many servers, and compiling is the slow part.
+fn compiled(engine: &Engine, source: &std::path::Path) -> Result<Component> {
+    type Compiled = HashMap<PathBuf, (std::time::SystemTime, Component)>;
+    static COMPILED: std::sync::OnceLock<std::sync::Mutex<Compiled>> = std::sync::OnceLock::new();
+    let modified = std::fs::metadata(source)?.modified()?;
+    let cache = COMPILED.get_or_init(Default::default);
+    if let Ok(cache) = cache.lock()
+        && let Some((when, component)) = cache.get(source)
+        && *when == modified
+    {
+        return Ok(component.clone());
+    }
+    let component = Component::from_file(engine, source)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("compiling {}", source.display()))?;
+    if let Ok(mut cache) = cache.lock() {
+        cache.insert(source.to_path_buf(), (modified, component.clone()));
+    }
+    Ok(component)
 }
 
 /// One engine per process: compiled code and its caches are shared by every

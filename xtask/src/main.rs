@@ -63,7 +63,7 @@ fn strs(args: &[String]) -> Vec<&str> {
 
 /// Builds and composes; returns the path of the composed component.
 fn build(root: &Path) -> Result<PathBuf> {
-    let mut args = vec!["build", "--target", "wasm32-wasip2", "--release"];
+    let mut args = vec!["build", "--target", "wasm32-wasip2", "--profile", "wasm"];
     for package in [
         "wws-gateway",
         "wws-auth",
@@ -74,7 +74,7 @@ fn build(root: &Path) -> Result<PathBuf> {
         args.extend(["-p", package]);
     }
     cargo(root, &args)?;
-    let dir = root.join("target/wasm32-wasip2/release");
+    let dir = root.join("target/wasm32-wasip2/wasm");
     let socket = dir.join(format!("{GATEWAY}.wasm"));
     let plugs: Vec<PathBuf> = LIBRARIES
         .iter()
