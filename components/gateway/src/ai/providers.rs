@@ -23,6 +23,20 @@ struct Answer {
     target: Target,
 }
 
+impl Answer {
+    /// The response head every use of an answer shares: status, content
+    /// type, and which provider and model produced it.
+    fn head(&self) -> Head {
+        let mut head = Head::new(self.response.status);
+        if let Some(content_type) = self.response.header("content-type") {
+            head.set("content-type", content_type);
+        }
+        head.set("x-wws-provider", self.target.provider.clone());
+        head.set("x-wws-model", self.target.model.clone());
+        head
+    }
+}
+
 /// Answers the client from the first provider that accepts the request;
 /// with `cache_key`, a 200 answer is also stored for later hits.
 pub fn proxy(
@@ -39,12 +53,7 @@ pub fn proxy(
         Ok(answer) => answer,
         Err(error) => return outbound::send_error(out, &error, &context.headers()),
     };
-    let mut head = Head::new(answer.response.status);
-    if let Some(content_type) = answer.response.header("content-type") {
-        head.set("content-type", content_type);
-    }
-    head.set("x-wws-provider", answer.target.provider.clone());
-    head.set("x-wws-model", answer.target.model.clone());
+    let mut head = answer.head();
     head.set("x-wws-route-reason", plan.reason.clone());
     let cacheable = cache_key.filter(|_| answer.response.status == 200);
     head.set(
@@ -88,16 +97,11 @@ pub fn revalidate(request: &ChatRequest, plan: &Plan, key: &str) {
     if answer.response.status != 200 {
         return;
     }
-    let mut head = Head::new(200);
-    if let Some(content_type) = answer.response.header("content-type") {
-        head.set("content-type", content_type);
-    }
-    head.set("x-wws-provider", answer.target.provider.clone());
-    head.set("x-wws-model", answer.target.model.clone());
+    let headers = stored_headers(&answer.head());
     if let Ok(body) = answer.response.read_all(MAX_CACHED_BODY) {
         let response = CachedResponse {
             status: 200,
-            headers: stored_headers(&head),
+            headers,
             body,
         };
         cache::store(key, &response);
