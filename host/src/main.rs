@@ -86,6 +86,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
     }
     let options = HostOptions {
+        kv_faults: None,
         manifest,
         runtime_config: runtime_config_file,
         variables,

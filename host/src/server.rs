@@ -25,7 +25,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::bindings::SpinHost;
-use crate::kv::KvStore;
+use crate::kv::{KvFaults, KvStore};
 use crate::manifest::App;
 use crate::outbound::OutboundPolicy;
 use crate::runtime_config::RuntimeConfig;
@@ -46,6 +46,8 @@ pub struct HostOptions {
     pub process_variables: bool,
     /// Where the default SQLite store lives; Spin's `.spin/` by default.
     pub state_dir: Option<PathBuf>,
+    /// Test mode: a switch that makes the key-value stores fail or lag.
+    pub kv_faults: Option<KvFaults>,
 }
 
 /// A loaded application, ready to serve.
@@ -119,6 +121,7 @@ impl Server {
             kv: Arc::new(KvStores {
                 stores,
                 allowed_labels: component_labels(&app),
+                faults: options.kv_faults.clone(),
             }),
             variables: Arc::new(variables),
             allowed_hosts: Arc::new(allowed_hosts),

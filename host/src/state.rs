@@ -8,13 +8,15 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::kv::KvStore;
+use crate::kv::{KvFaults, KvStore};
 use crate::outbound::OutboundPolicy;
 
 /// The stores a component may open, by label.
 pub struct KvStores {
     pub stores: HashMap<String, KvStore>,
     pub allowed_labels: BTreeSet<String>,
+    /// Test mode only: breaks or slows every operation on demand.
+    pub faults: Option<KvFaults>,
 }
 
 pub struct WwsState {

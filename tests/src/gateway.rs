@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tokio::net::TcpListener;
+use wws_host::kv::KvFaults;
 use wws_host::{HostOptions, Server};
 
 use crate::mock::{self, MockServer};
@@ -62,6 +63,8 @@ pub async fn wait_for_window_with(secs: u64) {
 /// A gateway on loopback; stops when dropped.
 pub struct Gateway {
     pub url: String,
+    /// Breaks or slows this gateway's key-value store on demand.
+    pub faults: KvFaults,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     state: tempfile::TempDir,
 }
@@ -78,6 +81,7 @@ impl Gateway {
         store: Store,
     ) -> anyhow::Result<Self> {
         let state = tempfile::tempdir()?;
+        let faults = KvFaults::default();
         let runtime_config = state.path().join("runtime-config.toml");
         let table = match &store {
             Store::Memory => "type = \"memory\"".to_string(),
@@ -94,6 +98,7 @@ impl Gateway {
             variables,
             process_variables: false,
             state_dir: Some(state.path().to_path_buf()),
+            kv_faults: Some(faults.clone()),
         };
         let server = Arc::new(Server::load(&options).await?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -104,6 +109,7 @@ impl Gateway {
         }));
         Ok(Self {
             url,
+            faults,
             _shutdown: shutdown,
             state,
         })

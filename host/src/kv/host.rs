@@ -28,6 +28,21 @@ impl WwsState {
     fn bucket(&self, bucket: &Resource<KvBucket>) -> wasmtime::Result<KvStore> {
         Ok(self.table.get(bucket)?.store.clone())
     }
+
+    /// Runs one store operation, through the test-mode fault switch if set.
+    /// The future owns what it needs so it stays `Send` without `self`.
+    fn run<T, F: Future<Output = Result<T, KvError>>>(
+        &self,
+        operation: F,
+    ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
+        let faults = self.kv.faults.clone();
+        async move {
+            if let Some(faults) = faults {
+                faults.inject().await.map_err(other)?;
+            }
+            operation.await.map_err(other)
+        }
+    }
 }
 
 impl store::Host for WwsState {
@@ -52,7 +67,7 @@ impl store::HostBucket for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
         let store = self.bucket(&bucket)?;
-        Ok(store.get(&key).await.map_err(other))
+        Ok(self.run(store.get(&key)).await)
     }
 
     async fn set(
@@ -62,7 +77,7 @@ impl store::HostBucket for WwsState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
-        Ok(store.set(&key, &value).await.map_err(other))
+        Ok(self.run(store.set(&key, &value)).await)
     }
 
     async fn delete(
@@ -71,7 +86,7 @@ impl store::HostBucket for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
-        Ok(store.delete(&key).await.map_err(other))
+        Ok(self.run(store.delete(&key)).await)
     }
 
     async fn exists(
@@ -80,7 +95,7 @@ impl store::HostBucket for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<bool, store::Error>> {
         let store = self.bucket(&bucket)?;
-        Ok(store.exists(&key).await.map_err(other))
+        Ok(self.run(store.exists(&key)).await)
     }
 
     /// All keys in one page, as Spin's stores answer.
@@ -90,11 +105,10 @@ impl store::HostBucket for WwsState {
         _cursor: Option<String>,
     ) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
         let store = self.bucket(&bucket)?;
-        Ok(store
-            .keys()
+        Ok(self
+            .run(store.keys())
             .await
-            .map(|keys| store::KeyResponse { keys, cursor: None })
-            .map_err(other))
+            .map(|keys| store::KeyResponse { keys, cursor: None }))
     }
 
     async fn drop(&mut self, bucket: Resource<KvBucket>) -> wasmtime::Result<()> {
@@ -111,7 +125,7 @@ impl atomics::Host for WwsState {
         delta: i64,
     ) -> wasmtime::Result<Result<i64, store::Error>> {
         let store = self.bucket(&bucket)?;
-        Ok(store.increment(&key, delta).await.map_err(other))
+        Ok(self.run(store.increment(&key, delta)).await)
     }
 
     async fn swap(
@@ -125,7 +139,10 @@ impl atomics::Host for WwsState {
             pending.key.clone(),
             pending.current.clone(),
         );
-        match store.swap(&key, expected.as_deref(), &value).await {
+        match self
+            .run(store.swap(&key, expected.as_deref(), &value))
+            .await
+        {
             Ok(true) => {
                 self.table.delete(cas)?;
                 Ok(Ok(()))
@@ -134,7 +151,7 @@ impl atomics::Host for WwsState {
             Ok(false) => Ok(Err(atomics::CasError::CasFailed(cas))),
             Err(error) => {
                 self.table.delete(cas)?;
-                Ok(Err(atomics::CasError::StoreError(other(error))))
+                Ok(Err(atomics::CasError::StoreError(error)))
             }
         }
     }
@@ -147,9 +164,9 @@ impl atomics::HostCas for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<Resource<KvCas>, store::Error>> {
         let store = self.bucket(&bucket)?;
-        let current = match store.get(&key).await {
+        let current = match self.run(store.get(&key)).await {
             Ok(current) => current,
-            Err(error) => return Ok(Err(other(error))),
+            Err(error) => return Ok(Err(error)),
         };
         Ok(Ok(self.table.push(KvCas {
             store,
@@ -180,9 +197,9 @@ impl batch::Host for WwsState {
         let store = self.bucket(&bucket)?;
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
-            match store.get(&key).await {
+            match self.run(store.get(&key)).await {
                 Ok(value) => values.push((key, value)),
-                Err(error) => return Ok(Err(other(error))),
+                Err(error) => return Ok(Err(error)),
             }
         }
         Ok(Ok(values))
@@ -195,8 +212,8 @@ impl batch::Host for WwsState {
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
         for (key, value) in key_values {
-            if let Err(error) = store.set(&key, &value).await {
-                return Ok(Err(other(error)));
+            if let Err(error) = self.run(store.set(&key, &value)).await {
+                return Ok(Err(error));
             }
         }
         Ok(Ok(()))
@@ -209,8 +226,8 @@ impl batch::Host for WwsState {
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
         for key in keys {
-            if let Err(error) = store.delete(&key).await {
-                return Ok(Err(other(error)));
+            if let Err(error) = self.run(store.delete(&key)).await {
+                return Ok(Err(error));
             }
         }
         Ok(Ok(()))

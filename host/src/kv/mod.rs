@@ -2,11 +2,13 @@
 //! implementation uses: SQLite (Spin's default, file-compatible), Redis (for
 //! several hosts sharing state) and memory (tests).
 
+mod faults;
 mod host;
 mod memory;
 mod redis_store;
 mod sqlite;
 
+pub use faults::KvFaults;
 pub use host::{KvBucket, KvCas};
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
@@ -26,6 +28,8 @@ pub enum KvError {
     NotACounter(String),
     #[error("store lock poisoned")]
     Poisoned,
+    #[error("injected fault (test mode)")]
+    Injected,
 }
 
 /// One configured store. An enum rather than a trait object: three closed
