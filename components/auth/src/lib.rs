@@ -126,9 +126,18 @@ fn api_key(settings: &Settings, token_digest: &str) -> Option<Principal> {
     })
 }
 
+/// Anonymous callers are told apart by IP address alone: Spin's
+/// `spin-client-addr` is `ip:port`, and the port changes per connection.
 fn anonymous(client_addr: Option<&str>) -> Principal {
+    let address = client_addr.map_or_else(
+        || "unknown".to_string(),
+        |addr| {
+            addr.parse::<std::net::SocketAddr>()
+                .map_or_else(|_| addr.to_string(), |socket| socket.ip().to_string())
+        },
+    );
     Principal {
-        id: format!("anon:{}", client_addr.unwrap_or("unknown")),
+        id: format!("anon:{address}"),
         email: None,
         role: "anon".into(),
         expires_at: None,

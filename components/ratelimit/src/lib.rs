@@ -1,12 +1,10 @@
-//! Rate Limiter component: WIT glue around [`policy`] and [`window`].
-//!
-//! Counting is a fixed one-minute window per (principal, endpoint class),
-//! advanced with the store's atomic `increment`: concurrent requests each
-//! get a distinct count, so at most `limit` are admitted per window, on one
-//! host or many sharing Redis. The key of the previous window is deleted when
-//! a window opens, so at most two keys per principal and class exist.
+//! Rate Limiter component: WIT glue around [`policy`], [`window`] and
+//! [`counter`]. Requests are counted per (principal, endpoint class), tokens
+//! per principal, each on a sliding-window counter in the `default` store.
 
+mod counter;
 mod policy;
+mod sweep;
 mod window;
 
 wit_bindgen::generate!({
@@ -19,53 +17,198 @@ wit_bindgen::generate!({
     },
 });
 
-use exports::mylder::wws::ratelimit::{Decision, Guest};
+use exports::mylder::wws::ratelimit::{Decision, Guest, Reservation, TokenDecision, Verdict};
 use mylder::wws::types::Principal;
-use wws_guest::{config, digest, kv, time};
+use wws_guest::kv::{KvError, Store};
+use wws_guest::{config, digest, time};
+
+use counter::{Counter, to_delta};
+use policy::{OnStoreError, Policies};
+use window::Outcome;
+
+const MINUTE_SECS: u32 = 60;
+const DAY_SECS: u32 = 86_400;
+
+fn policies() -> Policies {
+    config::get("rate_limits")
+        .and_then(|json| match Policies::from_json(&json) {
+            Ok(policies) => Some(policies),
+            Err(error) => {
+                eprintln!("ratelimit: ignoring invalid rate_limits: {error}");
+                None
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// What a store failure turns into, per `on_store_error`.
+fn store_failed(policies: &Policies, error: &KvError) -> Verdict {
+    match policies.on_store_error {
+        OnStoreError::Open => {
+            eprintln!("ratelimit: store unavailable, admitting (fail open): {error}");
+            Verdict::Admitted
+        }
+        OnStoreError::Closed => {
+            eprintln!("ratelimit: store unavailable, refusing (fail closed): {error}");
+            Verdict::Unavailable
+        }
+    }
+}
+
+fn verdict(outcome: &Outcome) -> Verdict {
+    if outcome.allowed {
+        Verdict::Admitted
+    } else {
+        Verdict::Limited
+    }
+}
 
 struct RateLimiter;
 
 impl Guest for RateLimiter {
     fn check(principal: Principal, path: String) -> Decision {
-        let policies = config::get("rate_limits")
-            .and_then(|json| match policy::Policies::from_json(&json) {
-                Ok(policies) => Some(policies),
-                Err(error) => {
-                    eprintln!("ratelimit: ignoring invalid rate_limits: {error}");
-                    None
-                }
-            })
-            .unwrap_or_default();
-        let rule = policies.for_path(&path);
-        let now = time::now_secs();
-        let slot = window::Window::containing(now, rule.window_secs);
-        let principal_digest = digest::sha256_hex(&principal.id);
-        let key = slot.key(&principal_digest, &rule.name);
-
-        let count = kv::Store::open_default().and_then(|store| {
-            let count = store.increment(&key, 1)?;
-            if count == 1 {
-                // The first request of a window retires the previous one.
-                let _ = store.delete(&slot.previous().key(&principal_digest, &rule.name));
-            }
-            Ok(count)
-        });
-        let outcome = match count {
-            Ok(count) => window::admit(count, rule.limit),
-            Err(error) => {
-                // Fail open: a KV outage must not take the whole edge down.
-                eprintln!("ratelimit: store unavailable, admitting: {error}");
-                window::admit(1, rule.limit)
-            }
+        let policies = policies();
+        let rule = policies.for_role(&principal.role).for_path(&path).clone();
+        let now = time::now_millis();
+        let counter = Counter::new(
+            &digest::sha256_hex(&principal.id),
+            &rule.name,
+            rule.window_secs,
+            now,
+        );
+        let limit = u64::from(rule.limit);
+        let decided = Store::open_default().and_then(|store| counter.charge(&store, 1, limit, now));
+        let (verdict, outcome) = match decided {
+            Ok(outcome) => (verdict(&outcome), outcome),
+            Err(error) => (store_failed(&policies, &error), unlimited(limit)),
         };
         Decision {
-            allowed: outcome.allowed,
+            verdict,
             limit: rule.limit,
-            remaining: outcome.remaining,
-            reset_secs: slot.seconds_left(now),
+            remaining: outcome.remaining.min(limit) as u32,
+            reset_secs: counter.window.seconds_left(now),
             window_secs: rule.window_secs,
-            policy: rule.name.clone(),
+            retry_after_secs: outcome.retry_after_secs,
+            policy: rule.name,
         }
+    }
+
+    fn reserve_tokens(principal: Principal, estimate: u64) -> TokenDecision {
+        let policies = policies();
+        let budgets = policies.for_role(&principal.role).tokens;
+        let now = time::now_millis();
+        let principal_digest = digest::sha256_hex(&principal.id);
+        let budgets = [
+            ("tokens-per-minute", budgets.per_minute, MINUTE_SECS),
+            ("tokens-per-day", budgets.per_day, DAY_SECS),
+        ];
+        let store = match Store::open_default() {
+            Ok(store) => store,
+            Err(error) => return token_store_failed(&policies, &error, estimate),
+        };
+        let mut held: Vec<String> = Vec::new();
+        let mut tightest: Option<TokenDecision> = None;
+        for (name, limit, window_secs) in budgets {
+            let Some(limit) = limit else { continue };
+            let counter = Counter::new(&principal_digest, "tokens", window_secs, now);
+            let outcome = match counter.charge(&store, estimate, limit, now) {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    release(&store, &held, estimate);
+                    return token_store_failed(&policies, &error, estimate);
+                }
+            };
+            let decision = TokenDecision {
+                verdict: verdict(&outcome),
+                budget: name.into(),
+                limit,
+                remaining: outcome.remaining,
+                reset_secs: counter.window.seconds_left(now),
+                retry_after_secs: outcome.retry_after_secs,
+                reservation: None,
+            };
+            if !outcome.allowed {
+                release(&store, &held, estimate);
+                return decision;
+            }
+            held.push(counter.key);
+            if tightest
+                .as_ref()
+                .is_none_or(|t| decision.remaining < t.remaining)
+            {
+                tightest = Some(decision);
+            }
+        }
+        let reservation = Reservation {
+            tokens: estimate,
+            counters: held,
+        };
+        match tightest {
+            Some(decision) => TokenDecision {
+                reservation: Some(reservation),
+                ..decision
+            },
+            None => unbudgeted(reservation),
+        }
+    }
+
+    fn settle_tokens(reservation: Reservation, actual: u64) {
+        let delta = to_delta(actual) - to_delta(reservation.tokens);
+        if delta == 0 || reservation.counters.is_empty() {
+            return;
+        }
+        let settled = Store::open_default().and_then(|store| {
+            reservation
+                .counters
+                .iter()
+                .try_for_each(|key| store.increment(key, delta).map(drop))
+        });
+        if let Err(error) = settled {
+            eprintln!("ratelimit: could not settle token usage: {error}");
+        }
+    }
+}
+
+/// Gives back tokens already held on some counters when a later budget or
+/// the store refuses.
+fn release(store: &Store, counters: &[String], tokens: u64) {
+    for key in counters {
+        let _ = store.increment(key, -to_delta(tokens));
+    }
+}
+
+fn unlimited(limit: u64) -> Outcome {
+    Outcome {
+        allowed: true,
+        remaining: limit,
+        retry_after_secs: 0,
+    }
+}
+
+fn unbudgeted(reservation: Reservation) -> TokenDecision {
+    TokenDecision {
+        verdict: Verdict::Admitted,
+        budget: "none".into(),
+        limit: u64::MAX,
+        remaining: u64::MAX,
+        reset_secs: 0,
+        retry_after_secs: 0,
+        reservation: Some(reservation),
+    }
+}
+
+fn token_store_failed(policies: &Policies, error: &KvError, estimate: u64) -> TokenDecision {
+    let verdict = store_failed(policies, error);
+    TokenDecision {
+        verdict,
+        reservation: (verdict == Verdict::Admitted).then(|| Reservation {
+            tokens: estimate,
+            counters: Vec::new(),
+        }),
+        ..unbudgeted(Reservation {
+            tokens: estimate,
+            counters: Vec::new(),
+        })
     }
 }
 

@@ -1,4 +1,19 @@
-//! Fixed-window arithmetic: which window a moment falls in, and admission.
+//! Sliding-window counter arithmetic.
+//!
+//! Why this algorithm: every admission is one atomic `increment` on the
+//! current window's counter plus a read of the previous one. Increments
+//! never conflict, so there is no compare-and-swap to retry under contention
+//! (GCRA needs one per request and would under-admit when retries run out).
+//! The usage seen at a moment is the current window's count plus the previous
+//! window's count weighted by how much of it still overlaps the last
+//! `length` seconds, which smooths the burst a fixed window allows at its
+//! boundary.
+//!
+//! Why it is exact under concurrency: a request adds its amount first and
+//! is admitted only if the total it observed (which includes every request
+//! that added before it) stays within the limit; a rejected request takes its
+//! amount back. The counter therefore never under-counts what was admitted,
+//! so no interleaving admits more than the limit.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -7,91 +22,188 @@ pub struct Window {
 }
 
 impl Window {
-    pub fn containing(now_secs: u64, length_secs: u32) -> Self {
+    pub fn containing(now_millis: u64, length_secs: u32) -> Self {
         let length_secs = length_secs.max(1);
         Self {
-            index: now_secs / u64::from(length_secs),
+            index: now_millis / (u64::from(length_secs) * 1000),
             length_secs,
         }
     }
 
-    pub fn previous(self) -> Self {
+    pub fn index(self) -> u64 {
+        self.index
+    }
+
+    pub fn length_secs(self) -> u32 {
+        self.length_secs
+    }
+
+    pub fn back(self, windows: u64) -> Self {
         Self {
-            index: self.index.saturating_sub(1),
+            index: self.index.saturating_sub(windows),
             ..self
         }
     }
 
-    pub fn seconds_left(self, now_secs: u64) -> u32 {
-        let end = (self.index + 1) * u64::from(self.length_secs);
-        end.saturating_sub(now_secs).max(1) as u32
+    fn length_millis(self) -> u64 {
+        u64::from(self.length_secs) * 1000
     }
 
-    /// Counter key: digests only, so no identity appears in the store.
-    pub fn key(self, principal_digest: &str, policy: &str) -> String {
+    fn elapsed_millis(self, now_millis: u64) -> u64 {
+        now_millis
+            .saturating_sub(self.index * self.length_millis())
+            .min(self.length_millis())
+    }
+
+    pub fn seconds_left(self, now_millis: u64) -> u32 {
+        let left = self.length_millis() - self.elapsed_millis(now_millis);
+        left.div_ceil(1000).max(1) as u32
+    }
+
+    /// Counter key: a digest of the principal, never the identity itself.
+    /// The window's length and index come last so a sweep can tell its age.
+    pub fn key(self, principal_digest: &str, counter: &str) -> String {
         format!(
             "rl:{}:{}:{}:{}",
             &principal_digest[..principal_digest.len().min(32)],
-            policy,
+            counter,
             self.length_secs,
             self.index
         )
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub struct Outcome {
-    pub allowed: bool,
-    pub remaining: u32,
+/// The two counters a decision reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub previous: u64,
+    /// The current window's count, including the amount being admitted.
+    pub current: u64,
 }
 
-/// `count` is this request's position in the window (1-based).
-pub fn admit(count: i64, limit: u32) -> Outcome {
-    let allowed = count <= i64::from(limit);
-    let used = count.clamp(0, i64::from(limit)) as u32;
-    Outcome {
-        allowed,
-        remaining: limit - used,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub allowed: bool,
+    pub remaining: u64,
+    /// Seconds until the same amount would be admitted; 0 when allowed.
+    pub retry_after_secs: u32,
+}
+
+/// Decides on `amount` (already added to `counts.current`) at `now_millis`.
+pub fn admit(counts: Counts, amount: u64, limit: u64, window: Window, now_millis: u64) -> Outcome {
+    let overlap = window.length_millis() - window.elapsed_millis(now_millis);
+    let carried = weighted(counts.previous, overlap, window.length_millis());
+    let used = counts.current.saturating_add(carried);
+    if used <= limit {
+        return Outcome {
+            allowed: true,
+            remaining: limit - used,
+            retry_after_secs: 0,
+        };
     }
+    let before = counts.current.saturating_sub(amount);
+    Outcome {
+        allowed: false,
+        remaining: limit.saturating_sub(before.saturating_add(carried)),
+        retry_after_secs: retry_after(counts.previous, before, amount, limit, window, now_millis),
+    }
+}
+
+fn weighted(count: u64, overlap_millis: u64, length_millis: u64) -> u64 {
+    (u128::from(count) * u128::from(overlap_millis) / u128::from(length_millis)) as u64
+}
+
+/// The wait until `amount` fits, with no other traffic meanwhile: either
+/// later in this window, as the previous window's weight fades, or in the
+/// next one, where this window's count becomes the fading one.
+fn retry_after(
+    previous: u64,
+    current: u64,
+    amount: u64,
+    limit: u64,
+    window: Window,
+    now_millis: u64,
+) -> u32 {
+    let length = window.length_millis();
+    let elapsed = window.elapsed_millis(now_millis);
+    let Some(room) = limit.checked_sub(amount) else {
+        // Never fits: the caller reports that the amount itself is too large.
+        return window.length_secs;
+    };
+    // Earliest elapsed time in a window whose previous count is `carried`
+    // at which `carried`'s weight has fallen to `room`.
+    let fade = |carried: u64, room: u64| -> u64 {
+        if carried <= room {
+            0
+        } else {
+            (u128::from(length) * u128::from(carried - room)).div_ceil(u128::from(carried)) as u64
+        }
+    };
+    let wait_millis = match room.checked_sub(current) {
+        Some(room_now) => fade(previous, room_now).saturating_sub(elapsed),
+        None => (length - elapsed) + fade(current, room),
+    };
+    wait_millis.div_ceil(1000).max(1) as u32
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const MINUTE: Window = Window {
+        index: 10,
+        length_secs: 60,
+    };
+    const START: u64 = 600_000;
+
+    fn at(counts: (u64, u64), amount: u64, limit: u64, millis_in: u64) -> Outcome {
+        let counts = Counts {
+            previous: counts.0,
+            current: counts.1,
+        };
+        admit(counts, amount, limit, MINUTE, START + millis_in)
+    }
+
     #[test]
-    fn admits_exactly_limit_requests() {
-        assert_eq!(
-            admit(1, 60),
-            Outcome {
-                allowed: true,
-                remaining: 59
-            }
-        );
-        assert_eq!(
-            admit(60, 60),
-            Outcome {
-                allowed: true,
-                remaining: 0
-            }
-        );
-        assert_eq!(
-            admit(61, 60),
-            Outcome {
-                allowed: false,
-                remaining: 0
-            }
-        );
+    fn admits_exactly_the_limit_in_a_fresh_window() {
+        assert!(at((0, 1), 1, 60, 0).allowed);
+        let last = at((0, 60), 1, 60, 0);
+        assert_eq!((last.allowed, last.remaining), (true, 0));
+        let over = at((0, 61), 1, 60, 0);
+        assert_eq!((over.allowed, over.remaining), (false, 0));
+        // A full window reopens at its end plus one slot's fade (60 s / 60).
+        assert_eq!(over.retry_after_secs, 61);
+    }
+
+    #[test]
+    fn the_previous_window_fades_out() {
+        // Half-way through, a full previous window still weighs 30.
+        assert!(!at((60, 31), 1, 60, 30_000).allowed);
+        let admitted = at((60, 30), 1, 60, 30_000);
+        assert_eq!((admitted.allowed, admitted.remaining), (true, 0));
+        // Near the end it weighs almost nothing.
+        assert!(at((60, 55), 1, 60, 59_000).allowed);
+    }
+
+    #[test]
+    fn retry_after_waits_for_the_fade() {
+        // 30 s in, previous 60 weighs 30, current 30: the next slot opens
+        // when the weight drops to 29, at 31 s, one second from now.
+        assert_eq!(at((60, 31), 1, 60, 30_000).retry_after_secs, 1);
+        // Tokens: a 500-token request against 1000 with 900 used now waits
+        // for the next window, then until 900's weight is down to 500.
+        let tokens = at((0, 1400), 500, 1000, 0);
+        assert!(!tokens.allowed);
+        assert_eq!(tokens.remaining, 100);
+        assert_eq!(tokens.retry_after_secs, 60 + 27);
     }
 
     #[test]
     fn windows_align_to_their_length() {
-        let window = Window::containing(125, 60);
-        assert_eq!(window.seconds_left(125), 55);
-        assert_eq!(window.previous(), Window::containing(60, 60));
-        assert_ne!(
-            window.key("ab", "chat"),
-            window.previous().key("ab", "chat")
-        );
+        let window = Window::containing(125_000, 60);
+        assert_eq!(window.seconds_left(125_000), 55);
+        assert_eq!(window.back(1), Window::containing(60_000, 60));
+        assert_ne!(window.key("ab", "chat"), window.back(1).key("ab", "chat"));
+        assert!(window.key("ab", "/api/ai/chat").ends_with(":60:2"));
     }
 }

@@ -46,6 +46,20 @@ impl Store {
         Ok(self.bucket.delete(key)?)
     }
 
+    /// Every key in the store, page by page.
+    pub fn keys(&self) -> Result<Vec<String>, KvError> {
+        let mut keys = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.bucket.list_keys(cursor.as_deref())?;
+            keys.extend(page.keys);
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(keys),
+            }
+        }
+    }
+
     /// Atomically adds `delta`; a missing key counts as zero.
     pub fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         Ok(atomics::increment(&self.bucket, key, delta)?)
