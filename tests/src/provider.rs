@@ -20,11 +20,30 @@ pub enum Step {
 #[derive(Clone, Default)]
 pub struct Script {
     steps: Arc<Mutex<VecDeque<Step>>>,
+    total_tokens: Arc<Mutex<Option<u64>>>,
 }
+
+/// Tokens reported in `usage` unless [`Script::report_usage`] says otherwise.
+pub const DEFAULT_TOTAL_TOKENS: u64 = 15;
 
 impl Script {
     pub fn push(&self, step: Step) {
         self.steps.lock().expect("script").push_back(step);
+    }
+
+    /// Makes every later answer report `total` tokens used.
+    pub fn report_usage(&self, total: u64) {
+        *self.total_tokens.lock().expect("script") = Some(total);
+    }
+
+    fn usage(&self) -> serde_json::Value {
+        let total = self
+            .total_tokens
+            .lock()
+            .expect("script")
+            .unwrap_or(DEFAULT_TOTAL_TOKENS);
+        let prompt = total * 2 / 3;
+        json!({ "prompt_tokens": prompt, "completion_tokens": total - prompt, "total_tokens": total })
     }
 
     fn next(&self) -> Option<Step> {
@@ -63,6 +82,15 @@ fn answer(name: &str, api_key: &str, script: &Script, request: &Recorded) -> hyp
             });
             events.push_str(&format!("data: {chunk}\n\n"));
         }
+        if body["stream_options"]["include_usage"] == json!(true) {
+            let chunk = json!({
+                "object": "chat.completion.chunk",
+                "model": model,
+                "choices": [],
+                "usage": script.usage(),
+            });
+            events.push_str(&format!("data: {chunk}\n\n"));
+        }
         events.push_str("data: [DONE]\n\n");
         return mock::full(200, "text/event-stream", events);
     }
@@ -77,7 +105,7 @@ fn answer(name: &str, api_key: &str, script: &Script, request: &Recorded) -> hyp
                 "message": { "role": "assistant", "content": content },
                 "finish_reason": "stop",
             }],
-            "usage": { "prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15 },
+            "usage": script.usage(),
         }),
     )
 }

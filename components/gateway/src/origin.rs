@@ -7,7 +7,7 @@ use wws_guest::http::{self, HttpError};
 use crate::config;
 use crate::error::ApiError;
 use crate::inbound::Inbound;
-use crate::outbound::{self, Head, Writer, is_hop_by_hop};
+use crate::outbound::{self, Head, Unchanged, Writer, is_hop_by_hop};
 use crate::pipeline::Context;
 
 pub fn forward(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
@@ -47,7 +47,7 @@ pub fn forward(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
     head.extend(&context.headers());
     if let Some(mut writer) = Writer::start(out, head) {
         if !is_head {
-            writer.pipe(response.into_body());
+            writer.pipe(response.into_body(), &mut Unchanged);
         }
         writer.finish();
     }

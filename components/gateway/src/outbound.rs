@@ -1,6 +1,7 @@
 //! Writing the response: whole bodies, or upstream bodies passed through
 //! chunk by chunk as they arrive.
 
+use std::borrow::Cow;
 use std::io::{Read, Write};
 
 use wasip2::http::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
@@ -52,6 +53,20 @@ impl Head {
     }
 }
 
+/// Sees each chunk of a piped body and decides what reaches the client.
+pub trait Filter {
+    fn pass<'a>(&mut self, chunk: &'a [u8]) -> Cow<'a, [u8]>;
+}
+
+/// Forwards every byte as it came.
+pub struct Unchanged;
+
+impl Filter for Unchanged {
+    fn pass<'a>(&mut self, chunk: &'a [u8]) -> Cow<'a, [u8]> {
+        Cow::Borrowed(chunk)
+    }
+}
+
 /// An open response body; `finish` must be called once the body is written.
 pub struct Writer {
     // Declared first so it is dropped before the body it belongs to.
@@ -82,16 +97,17 @@ impl Writer {
             .is_ok()
     }
 
-    /// Copies `source` to the client, flushing every chunk as soon as it is
-    /// read so streamed completions are not buffered. Returns false when the
-    /// upstream or the client failed midway.
-    pub fn pipe(&mut self, mut source: impl Read) -> bool {
+    /// Copies `source` to the client through `filter`, flushing every chunk
+    /// as soon as it is read so streamed completions are not buffered.
+    /// Returns false when the upstream or the client failed midway.
+    pub fn pipe(&mut self, mut source: impl Read, filter: &mut impl Filter) -> bool {
         let mut buffer = vec![0; 16 * 1024];
         loop {
             match source.read(&mut buffer) {
                 Ok(0) => return true,
                 Ok(read) => {
-                    if !self.write_all(&buffer[..read]) {
+                    let forward = filter.pass(&buffer[..read]);
+                    if !forward.is_empty() && !self.write_all(&forward) {
                         return false;
                     }
                 }

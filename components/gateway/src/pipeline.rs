@@ -6,7 +6,7 @@ use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
 use crate::error::ApiError;
 use crate::inbound::Inbound;
 use crate::mylder::wws::auth::{self, AuthError, AuthSource, Identity};
-use crate::mylder::wws::ratelimit::{self, Decision};
+use crate::mylder::wws::ratelimit::{self, Decision, TokenDecision, Verdict};
 use crate::mylder::wws::types::RequestInfo;
 use crate::outbound::{self, Head};
 use crate::timing::ServerTiming;
@@ -18,6 +18,8 @@ pub const HEALTH_PATH: &str = "/api/wws/health";
 pub struct Context {
     pub identity: Identity,
     pub decision: Decision,
+    /// The token budget's answer, once a request is about to reach a provider.
+    pub tokens: Option<TokenDecision>,
     pub timing: ServerTiming,
 }
 
@@ -25,6 +27,9 @@ impl Context {
     /// Headers every response after the rate limiter carries.
     pub fn headers(&self) -> Vec<(String, String)> {
         let mut headers = rate_limit_headers(&self.decision);
+        if let Some(tokens) = self.tokens.as_ref().filter(|t| t.limit != u64::MAX) {
+            headers.extend(token_headers(tokens));
+        }
         headers.push((
             "x-wws-auth-source".into(),
             auth_source_name(self.identity.source).into(),
@@ -65,11 +70,18 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
     let context = Context {
         identity,
         decision,
+        tokens: None,
         timing,
     };
-    if !context.decision.allowed {
-        let error = rate_limited(&context.decision);
-        return outbound::send_error(out, &error, &context.headers());
+    match context.decision.verdict {
+        Verdict::Admitted => {}
+        Verdict::Limited => {
+            let error = rate_limited(&context.decision);
+            return outbound::send_error(out, &error, &context.headers());
+        }
+        Verdict::Unavailable => {
+            return outbound::send_error(out, &limiter_unavailable(), &context.headers());
+        }
     }
 
     match (&inbound.method, inbound.path.as_str()) {
@@ -117,7 +129,32 @@ fn rate_limited(decision: &Decision) -> ApiError {
             decision.limit, decision.window_secs, decision.policy
         ),
     )
-    .with_header("retry-after", decision.reset_secs.to_string())
+    .with_header("retry-after", decision.retry_after_secs.to_string())
+}
+
+/// The rate-limit store is down and `on_store_error` is `closed`.
+pub fn limiter_unavailable() -> ApiError {
+    ApiError::new(
+        503,
+        "rate_limiter_unavailable",
+        "rate limiting is unavailable and the gateway is configured to fail closed",
+    )
+    .with_header("retry-after", "5")
+}
+
+/// OpenAI's names for token budgets, which its SDKs already surface.
+fn token_headers(tokens: &TokenDecision) -> Vec<(String, String)> {
+    vec![
+        ("x-ratelimit-limit-tokens".into(), tokens.limit.to_string()),
+        (
+            "x-ratelimit-remaining-tokens".into(),
+            tokens.remaining.to_string(),
+        ),
+        (
+            "x-ratelimit-reset-tokens".into(),
+            format!("{}s", tokens.reset_secs),
+        ),
+    ]
 }
 
 /// `X-RateLimit-*` (reset in seconds from now) and the IETF fields.

@@ -80,6 +80,16 @@ impl ChatRequest {
         self.body.get("stream").and_then(Value::as_bool) == Some(true)
     }
 
+    /// Whether the client itself asked for a usage chunk at the end of its
+    /// stream (`stream_options.include_usage`).
+    pub fn asks_for_usage(&self) -> bool {
+        self.body
+            .get("stream_options")
+            .and_then(|options| options.get("include_usage"))
+            .and_then(Value::as_bool)
+            == Some(true)
+    }
+
     /// The prompt size in tokens: an explicit `context_length` when given,
     /// else the estimate from the characters of every message plus the
     /// completion budget (`max_tokens`).
@@ -114,14 +124,24 @@ impl ChatRequest {
         deterministic && !self.is_stream() && !forbidden
     }
 
-    /// The body sent to a provider: the client's, with the chosen model and
-    /// without the fields only WWS understands.
+    /// The body sent to a provider: the client's, with the chosen model,
+    /// without the fields only WWS understands, and for streams with the
+    /// usage chunk requested so the actual tokens can be charged.
     pub fn provider_body(&self, model: &str) -> Vec<u8> {
         let mut body = self.body.clone();
         for local in ["task_type", "taskType", "context_length"] {
             body.remove(local);
         }
         body.insert("model".into(), Value::String(model.to_string()));
+        if self.is_stream() {
+            let options = body.entry("stream_options").or_insert_with(|| json!({}));
+            match options.as_object_mut() {
+                Some(options) => {
+                    options.insert("include_usage".into(), Value::Bool(true));
+                }
+                None => *options = json!({ "include_usage": true }),
+            }
+        }
         serde_json::to_vec(&body).unwrap_or_default()
     }
 }
@@ -155,6 +175,25 @@ mod tests {
         let body: Value = serde_json::from_slice(&request.provider_body("m")).unwrap();
         assert_eq!(body["messages"][0]["content"], "write");
         assert!(body.get("task_type").is_none());
+    }
+
+    #[test]
+    fn streams_always_ask_the_provider_for_usage() {
+        let request = ChatRequest::parse(
+            "/v1/chat/completions",
+            br#"{"messages":[{"role":"user","content":"x"}],"stream":true}"#,
+        )
+        .unwrap();
+        assert!(!request.asks_for_usage());
+        let body: Value = serde_json::from_slice(&request.provider_body("m")).unwrap();
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        let plain = ChatRequest::parse(
+            "/v1/chat/completions",
+            br#"{"messages":[{"role":"user","content":"x"}]}"#,
+        )
+        .unwrap();
+        let body: Value = serde_json::from_slice(&plain.provider_body("m")).unwrap();
+        assert!(body.get("stream_options").is_none());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 mod body;
 mod providers;
+mod sse;
+mod tokens;
+mod usage;
 
 use wasip2::http::types::{Method, ResponseOutparam};
 
@@ -96,21 +99,23 @@ fn complete(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
                 body: inbound.body.clone(),
             })
         });
-    let Some(key) = cache_key else {
-        return providers::proxy(&request, &plan, context, out, None);
-    };
-
-    let hit = context.timing.measure("cache", || cache::lookup(&key));
-    match hit {
-        Some(hit) => {
+    if let Some(key) = &cache_key {
+        let hit = context.timing.measure("cache", || cache::lookup(key));
+        if let Some(hit) = hit {
             let stale = hit.freshness == Freshness::Stale;
             serve_cached(&hit.response, hit.age_secs, stale, &context, out);
             if stale {
-                providers::revalidate(&request, &plan, &key);
+                providers::revalidate(&request, &plan, key);
             }
+            return;
         }
-        None => providers::proxy(&request, &plan, context, out, Some(&key)),
     }
+    let reservation = match tokens::reserve(&request, &mut context) {
+        Ok(reservation) => reservation,
+        Err(error) => return outbound::send_error(out, &error, &context.headers()),
+    };
+    let used = providers::proxy(&request, &plan, context, out, cache_key.as_deref());
+    tokens::settle(reservation, used);
 }
 
 fn serve_cached(

@@ -6,6 +6,7 @@ use wasip2::http::types::{Method, ResponseOutparam};
 use wws_guest::http::{self, Response};
 
 use super::body::ChatRequest;
+use super::usage::{self, UsageTap};
 use crate::config;
 use crate::error::ApiError;
 use crate::mylder::wws::cache::{self, CachedResponse};
@@ -38,20 +39,25 @@ impl Answer {
 }
 
 /// Answers the client from the first provider that accepts the request;
-/// with `cache_key`, a 200 answer is also stored for later hits.
+/// with `cache_key`, a 200 answer is also stored for later hits. Returns the
+/// tokens to charge: the provider's count, 0 when nothing was answered, or
+/// `None` when a provider answered without saying.
 pub fn proxy(
     request: &ChatRequest,
     plan: &Plan,
     mut context: Context,
     out: ResponseOutparam,
     cache_key: Option<&str>,
-) {
+) -> Option<u64> {
     let answer = context
         .timing
         .measure("upstream", || first_answer(request, plan));
     let answer = match answer {
         Ok(answer) => answer,
-        Err(error) => return outbound::send_error(out, &error, &context.headers()),
+        Err(error) => {
+            outbound::send_error(out, &error, &context.headers());
+            return Some(0);
+        }
     };
     let mut head = answer.head();
     head.set("x-wws-route-reason", plan.reason.clone());
@@ -72,6 +78,7 @@ pub fn proxy(
             let status = answer.response.status;
             match answer.response.read_all(MAX_CACHED_BODY) {
                 Ok(body) => {
+                    let used = usage::total_tokens(&body);
                     outbound::send(out, head, &body);
                     cache::store(
                         key,
@@ -81,11 +88,15 @@ pub fn proxy(
                             body,
                         },
                     );
+                    used
                 }
-                Err(error) => outbound::send_error(out, &upstream_error(&error), &[]),
+                Err(error) => {
+                    outbound::send_error(out, &upstream_error(&error), &[]);
+                    None
+                }
             }
         }
-        None => stream_through(answer.response, head, request.is_stream(), out),
+        None => stream_through(answer.response, head, request, out),
     }
 }
 
@@ -108,17 +119,38 @@ pub fn revalidate(request: &ChatRequest, plan: &Plan, key: &str) {
     }
 }
 
-fn stream_through(response: Response, head: Head, is_stream: bool, out: ResponseOutparam) {
-    let Some(mut writer) = Writer::start(out, head) else {
-        return;
+/// Passes the answer on as it arrives, reading its token usage on the way;
+/// returns the tokens to charge, as [`proxy`] does.
+fn stream_through(
+    response: Response,
+    head: Head,
+    request: &ChatRequest,
+    out: ResponseOutparam,
+) -> Option<u64> {
+    let status = response.status;
+    let mut tap = if request.is_stream() && status == 200 {
+        UsageTap::stream(request.asks_for_usage())
+    } else {
+        UsageTap::json()
     };
-    if !writer.pipe(response.into_body()) && is_stream {
+    let mut writer = Writer::start(out, head)?;
+    let complete = writer.pipe(response.into_body(), &mut tap);
+    let remainder = tap.remainder();
+    if !remainder.is_empty() {
+        writer.write_all(&remainder);
+    }
+    if !complete && request.is_stream() {
         // Headers are gone already: report the failure inside the stream.
         let event = "event: error\ndata: {\"error\":{\"type\":\"upstream_error\",\
                      \"message\":\"provider stream ended unexpectedly\"}}\n\n";
         writer.write_all(event.as_bytes());
     }
     writer.finish();
+    match status {
+        200 => tap.total_tokens(),
+        // A refused request costs what the provider says, else nothing.
+        _ => Some(tap.total_tokens().unwrap_or(0)),
+    }
 }
 
 /// Only what describes the content is worth storing with an entry.

@@ -1,0 +1,81 @@
+//! Server-sent events, split as they arrive.
+//!
+//! Providers send one `data:` line per event and a blank line between events;
+//! a network read can end anywhere inside one. The splitter hands out whole
+//! events only, so a filter never sees half an event, and keeps the rest
+//! until the next read completes it.
+
+/// Accumulates stream bytes and yields complete events (terminator included).
+#[derive(Default)]
+pub struct EventSplitter {
+    pending: Vec<u8>,
+}
+
+impl EventSplitter {
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+        self.pending.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        while let Some(end) = event_end(&self.pending) {
+            let rest = self.pending.split_off(end);
+            events.push(std::mem::replace(&mut self.pending, rest));
+        }
+        events
+    }
+
+    /// Whatever is left when the stream ends: an unterminated last event.
+    pub fn finish(self) -> Vec<u8> {
+        self.pending
+    }
+}
+
+/// Where the first event ends: after a blank line (`\n\n`, `\r\n\r\n` or
+/// `\r\r`, the terminators the SSE specification allows).
+fn event_end(bytes: &[u8]) -> Option<usize> {
+    let mut index = 0;
+    while index + 1 < bytes.len() {
+        match &bytes[index..] {
+            [b'\r', b'\n', b'\r', b'\n', ..] => return Some(index + 4),
+            [b'\n', b'\n', ..] | [b'\r', b'\r', ..] => return Some(index + 2),
+            _ => index += 1,
+        }
+    }
+    None
+}
+
+/// The joined `data:` lines of one event, if it has any.
+pub fn data(event: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(event).ok()?;
+    let lines: Vec<&str> = text
+        .split(['\r', '\n'])
+        .filter_map(|line| line.strip_prefix("data:"))
+        .map(|value| value.strip_prefix(' ').unwrap_or(value))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yields_whole_events_across_reads() {
+        let mut splitter = EventSplitter::default();
+        assert!(splitter.push(b"data: {\"a\"").is_empty());
+        let events = splitter.push(b":1}\n\ndata: [DONE]\n");
+        assert_eq!(events, vec![b"data: {\"a\":1}\n\n".to_vec()]);
+        let events = splitter.push(b"\n");
+        assert_eq!(data(&events[0]).as_deref(), Some("[DONE]"));
+        assert!(splitter.finish().is_empty());
+    }
+
+    #[test]
+    fn accepts_every_terminator_and_multi_line_data() {
+        let mut splitter = EventSplitter::default();
+        let events = splitter.push(b"data: a\r\ndata: b\r\n\r\nevent: x\rdata:c\r\rtail");
+        assert_eq!(events.len(), 2);
+        assert_eq!(data(&events[0]).as_deref(), Some("a\nb"));
+        assert_eq!(data(&events[1]).as_deref(), Some("c"));
+        assert_eq!(splitter.finish(), b"tail");
+        assert_eq!(data(b": comment\n\n"), None);
+    }
+}

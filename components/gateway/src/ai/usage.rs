@@ -1,0 +1,168 @@
+//! Reading the provider's token count from a completion on its way to the
+//! client, so the Rate Limiter can charge what was actually used.
+//!
+//! A JSON completion carries `usage` at the top level; a stream carries it in
+//! a final chunk when the request asked for `stream_options.include_usage`.
+//! WWS always asks, and drops that chunk again when the client did not, so
+//! clients see exactly the stream they requested.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::sse::{self, EventSplitter};
+use crate::outbound::Filter;
+
+/// Completions larger than this are passed on without looking for usage;
+/// their reservation stands as charged.
+const MAX_INSPECTED_BYTES: usize = 8 * 1024 * 1024;
+
+pub enum UsageTap {
+    Json {
+        body: Vec<u8>,
+    },
+    Stream {
+        splitter: EventSplitter,
+        forward_usage_chunk: bool,
+        total: Option<u64>,
+    },
+}
+
+impl UsageTap {
+    pub fn json() -> Self {
+        UsageTap::Json { body: Vec::new() }
+    }
+
+    pub fn stream(client_asked_for_usage: bool) -> Self {
+        UsageTap::Stream {
+            splitter: EventSplitter::default(),
+            forward_usage_chunk: client_asked_for_usage,
+            total: None,
+        }
+    }
+
+    /// Bytes still held when the upstream body ended, to forward as is.
+    pub fn remainder(&mut self) -> Vec<u8> {
+        match self {
+            UsageTap::Json { .. } => Vec::new(),
+            UsageTap::Stream { splitter, .. } => std::mem::take(splitter).finish(),
+        }
+    }
+
+    /// Total tokens the provider reported, if it did.
+    pub fn total_tokens(&self) -> Option<u64> {
+        match self {
+            UsageTap::Json { body } => total_tokens(body),
+            UsageTap::Stream { total, .. } => *total,
+        }
+    }
+}
+
+impl Filter for UsageTap {
+    /// Looks at one chunk and returns what to forward to the client.
+    fn pass<'a>(&mut self, chunk: &'a [u8]) -> Cow<'a, [u8]> {
+        match self {
+            UsageTap::Json { body } => {
+                if body.len() + chunk.len() <= MAX_INSPECTED_BYTES {
+                    body.extend_from_slice(chunk);
+                }
+                Cow::Borrowed(chunk)
+            }
+            UsageTap::Stream {
+                splitter,
+                forward_usage_chunk,
+                total,
+            } => {
+                let mut forward = Vec::with_capacity(chunk.len());
+                for event in splitter.push(chunk) {
+                    let usage_only = sse::data(&event).and_then(|data| usage_chunk(&data));
+                    match usage_only {
+                        Some((tokens, has_choices)) => {
+                            *total = Some(tokens);
+                            if *forward_usage_chunk || has_choices {
+                                forward.extend_from_slice(&event);
+                            }
+                        }
+                        None => forward.extend_from_slice(&event),
+                    }
+                }
+                Cow::Owned(forward)
+            }
+        }
+    }
+}
+
+/// Total tokens in a JSON completion body.
+pub fn total_tokens(body: &[u8]) -> Option<u64> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    usage_total(&value)
+}
+
+/// A stream chunk that carries usage: its total and whether it also carries
+/// choices (some providers put usage on the last content chunk).
+fn usage_chunk(data: &str) -> Option<(u64, bool)> {
+    let value: Value = serde_json::from_str(data).ok()?;
+    let total = usage_total(&value)?;
+    let has_choices = value
+        .get("choices")
+        .and_then(Value::as_array)
+        .is_some_and(|choices| !choices.is_empty());
+    Some((total, has_choices))
+}
+
+fn usage_total(value: &Value) -> Option<u64> {
+    let usage = value.get("usage")?;
+    usage
+        .get("total_tokens")
+        .and_then(Value::as_u64)
+        .or_else(|| {
+            let part = |name| usage.get(name).and_then(Value::as_u64);
+            Some(part("prompt_tokens")? + part("completion_tokens").unwrap_or(0))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONTENT: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n";
+    const USAGE: &[u8] =
+        b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,\"total_tokens\":10}}\n\n";
+    const DONE: &[u8] = b"data: [DONE]\n\n";
+
+    fn run(tap: &mut UsageTap, chunks: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in chunks {
+            out.extend_from_slice(&tap.pass(chunk));
+        }
+        out.extend(tap.remainder());
+        out
+    }
+
+    #[test]
+    fn strips_the_usage_chunk_the_client_did_not_ask_for() {
+        let mut tap = UsageTap::stream(false);
+        let (first, second) = USAGE.split_at(20);
+        let out = run(&mut tap, &[CONTENT, first, second, DONE]);
+        assert_eq!(out, [CONTENT, DONE].concat());
+        assert_eq!(tap.total_tokens(), Some(10));
+    }
+
+    #[test]
+    fn keeps_it_when_the_client_asked() {
+        let mut tap = UsageTap::stream(true);
+        let out = run(&mut tap, &[CONTENT, USAGE, DONE]);
+        assert_eq!(out, [CONTENT, USAGE, DONE].concat());
+        assert_eq!(tap.total_tokens(), Some(10));
+    }
+
+    #[test]
+    fn reads_usage_from_a_json_completion() {
+        let mut tap = UsageTap::json();
+        let body = br#"{"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":2}}"#;
+        let out = run(&mut tap, &[&body[..10], &body[10..]]);
+        assert_eq!(out, body);
+        assert_eq!(tap.total_tokens(), Some(42));
+        assert_eq!(total_tokens(b"not json"), None);
+    }
+}

@@ -1,0 +1,132 @@
+//! Token budgets: requests are admitted against an estimate and charged the
+//! provider's reported usage, for plain and streamed completions alike.
+
+use serde_json::{Value, json};
+use wws_tests::gateway::{Env, Store, unique_token, wait_for_window_with};
+
+const BUDGET: &str = r#"{"tokens": {"per_minute": 1000}}"#;
+
+fn chat(stream: bool) -> Value {
+    json!({ "messages": [{ "role": "user", "content": "hi" }], "stream": stream })
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_else(|| panic!("missing header {name}"))
+        .to_string()
+}
+
+/// Two answers of 500 tokens fill a 1000-token budget; the third request is
+/// refused before it reaches a provider.
+async fn usage_exhausts_the_budget(stream: bool) {
+    let env = Env::start_with(&[("rate_limits", BUDGET)], Store::Sqlite).await;
+    env.primary_script.report_usage(500);
+    wait_for_window_with(10).await;
+    let token = unique_token("tokens");
+    for _ in 0..2 {
+        let response = env
+            .send_json("/v1/chat/completions", Some(&token), &chat(stream))
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "x-ratelimit-limit-tokens"), "1000");
+        let body = response.text().await.unwrap();
+        if stream {
+            assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
+            assert!(!body.contains("usage"), "usage chunk not asked for: {body}");
+        }
+    }
+    let refused = env
+        .send_json("/v1/chat/completions", Some(&token), &chat(stream))
+        .await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u32 = header(&refused, "retry-after").parse().unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(header(&refused, "x-ratelimit-remaining-tokens"), "0");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "tokens_exceeded");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tokens-per-minute"),
+        "{body}"
+    );
+    assert_eq!(env.primary.count(), 2);
+    if stream {
+        assert_eq!(
+            env.primary.requests()[0].json()["stream_options"]["include_usage"],
+            true
+        );
+    }
+
+    let other = env
+        .send_json(
+            "/v1/chat/completions",
+            Some(&unique_token("other")),
+            &chat(stream),
+        )
+        .await;
+    assert_eq!(other.status(), 200, "another principal has its own budget");
+}
+
+#[tokio::test]
+async fn reported_usage_exhausts_the_budget() {
+    usage_exhausts_the_budget(false).await;
+}
+
+#[tokio::test]
+async fn streamed_usage_exhausts_the_budget() {
+    usage_exhausts_the_budget(true).await;
+}
+
+#[tokio::test]
+async fn a_client_that_asks_for_usage_still_gets_it() {
+    let env = Env::start().await;
+    let mut body = chat(true);
+    body["stream_options"] = json!({ "include_usage": true });
+    let response = env
+        .send_json("/v1/chat/completions", Some(&unique_token("u")), &body)
+        .await;
+    let text = response.text().await.unwrap();
+    assert!(text.contains("\"total_tokens\":15"), "{text}");
+}
+
+#[tokio::test]
+async fn small_answers_are_refunded_below_the_estimate() {
+    let env = Env::start_with(&[("rate_limits", BUDGET)], Store::Memory).await;
+    env.primary_script.report_usage(10);
+    wait_for_window_with(10).await;
+    let token = unique_token("refund");
+    // Each request holds about 700 tokens (max_tokens) but is charged 10.
+    let mut body = chat(false);
+    body["max_tokens"] = json!(700);
+    for _ in 0..5 {
+        let response = env
+            .send_json("/v1/chat/completions", Some(&token), &body)
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn a_request_larger_than_the_budget_is_refused_with_a_reason() {
+    let env = Env::start_with(&[("rate_limits", BUDGET)], Store::Memory).await;
+    let mut body = chat(false);
+    body["max_tokens"] = json!(5000);
+    let response = env
+        .send_json("/v1/chat/completions", Some(&unique_token("big")), &body)
+        .await;
+    assert_eq!(response.status(), 429);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than the tokens-per-minute budget"),
+        "{body}"
+    );
+    assert_eq!(env.primary.count(), 0);
+}
