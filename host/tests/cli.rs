@@ -168,3 +168,60 @@ fn request(url: &str, request_line: &str, headers: &str, body: &str) -> String {
     stream.read_to_string(&mut response).unwrap();
     response
 }
+
+/// Two `wws-host` processes on one Redis, the way two containers run: 100
+/// parallel requests from one principal, spread over both, admit exactly the
+/// limit.
+#[test]
+fn two_processes_sharing_redis_admit_exactly_the_limit() {
+    let redis = std::env::var("WWS_TEST_REDIS_URL")
+        .expect("WWS_TEST_REDIS_URL is not set: run the suite with `cargo xtask test`");
+    let config_dir = tempfile::tempdir().unwrap();
+    let runtime_config = config_dir.path().join("runtime-config.toml");
+    std::fs::write(
+        &runtime_config,
+        format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{redis}\"\n"),
+    )
+    .unwrap();
+    let key = format!(
+        "process-test-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let api_keys = format!(
+        r#"api_keys=[{{"sha256": "{}", "principal": "{key}"}}]"#,
+        sha256_hex(&key)
+    );
+    let args = [
+        "--runtime-config-file",
+        runtime_config.to_str().unwrap(),
+        "--variable",
+        r#"rate_limits={"default": 30}"#,
+        "--variable",
+        &api_keys,
+    ];
+    let hosts = [Running::start(&args), Running::start(&args)];
+    let auth = format!("Authorization: Bearer {key}\r\n");
+    let statuses: Vec<String> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..100)
+            .map(|n| {
+                let url = hosts[n % 2].url.clone();
+                let auth = auth.clone();
+                scope.spawn(move || request(&url, "GET /api/projects", &auth, ""))
+            })
+            .collect();
+        calls
+            .into_iter()
+            .map(|call| call.join().unwrap()[9..12].to_string())
+            .collect()
+    });
+    let limited = statuses.iter().filter(|status| *status == "429").count();
+    assert_eq!(limited, 70, "{statuses:?}");
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}

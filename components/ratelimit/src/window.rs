@@ -109,8 +109,10 @@ pub fn admit(counts: Counts, amount: u64, limit: u64, window: Window, now_millis
     }
 }
 
+/// Rounded up, so a burst straddling a window boundary is never under-counted
+/// by a fraction the floor would drop.
 fn weighted(count: u64, overlap_millis: u64, length_millis: u64) -> u64 {
-    (u128::from(count) * u128::from(overlap_millis) / u128::from(length_millis)) as u64
+    (u128::from(count) * u128::from(overlap_millis)).div_ceil(u128::from(length_millis)) as u64
 }
 
 /// The wait until `amount` fits, with no other traffic meanwhile: either
@@ -183,6 +185,13 @@ mod tests {
         assert_eq!((admitted.allowed, admitted.remaining), (true, 0));
         // Near the end it weighs almost nothing.
         assert!(at((60, 55), 1, 60, 59_000).allowed);
+    }
+
+    #[test]
+    fn a_burst_across_the_boundary_is_not_over_admitted() {
+        // 20 admitted just before the boundary, 10 just after: the limit of 30.
+        assert!(at((20, 10), 1, 30, 1).allowed);
+        assert!(!at((20, 11), 1, 30, 1).allowed);
     }
 
     #[test]
