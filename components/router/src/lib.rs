@@ -1,39 +1,65 @@
-//! Model Router component: WIT glue around [`table`].
+//! Model Router component: WIT glue around [`table`] and [`plan`].
 
+mod plan;
 mod table;
 
 wit_bindgen::generate!({
     path: "../../wit",
     world: "mylder:wws/model-router",
+    with: {
+        "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
+    },
 });
 
 use exports::mylder::wws::router::{Guest, Plan, RouteError, RouteRequest, Target};
+use table::Table;
+use wws_guest::config;
+
+/// The configured table; an invalid `routing` is logged and the seed's used,
+/// so a typo cannot take the AI routes down.
+fn table() -> Table {
+    config::get("routing")
+        .and_then(|json| match Table::from_json(&json) {
+            Ok(table) => Some(table),
+            Err(error) => {
+                eprintln!("router: ignoring invalid routing: {error}");
+                None
+            }
+        })
+        .unwrap_or_default()
+}
 
 struct ModelRouter;
 
 impl Guest for ModelRouter {
     fn route(request: RouteRequest) -> Result<Plan, RouteError> {
-        let plan = table::plan(
-            request.task_type.as_deref(),
-            request.model.as_deref(),
-            request.context_tokens,
-        )
-        .map_err(|table::UnknownModel(model)| RouteError::UnknownModel(model))?;
+        let plan = table()
+            .plan(
+                request.task_type.as_deref(),
+                request.model.as_deref(),
+                request.context_tokens,
+            )
+            .map_err(|error| match error {
+                plan::RouteError::UnknownModel(model) => RouteError::UnknownModel(model),
+                plan::RouteError::ContextTooLarge(tokens) => RouteError::ContextTooLarge(tokens),
+            })?;
         Ok(Plan {
             targets: plan.targets.into_iter().map(to_wit).collect(),
+            long_context: plan.long_context.into_iter().map(to_wit).collect(),
             reason: plan.reason,
         })
     }
 
     fn catalogue() -> Vec<Target> {
-        table::CATALOGUE.iter().copied().map(to_wit).collect()
+        table().catalogue().into_iter().map(to_wit).collect()
     }
 }
 
-fn to_wit(target: table::Target) -> Target {
+fn to_wit(target: plan::Target) -> Target {
     Target {
-        provider: target.provider.as_str().to_string(),
-        model: target.model.to_string(),
+        provider: target.provider,
+        model: target.model,
+        context_window: target.context_window,
     }
 }
 
