@@ -20,6 +20,8 @@ wit_bindgen::generate!({
     world: "mylder:wws/gateway",
     with: {
         "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
+        "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
+        "wasi:keyvalue/atomics@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::atomics,
     },
 });
 

@@ -1,7 +1,11 @@
 //! The AI routes: OpenAI-compatible chat completions and the seed's
 //! `/api/ai/chat` and `/api/ai/generate`, routed, cached and proxied.
 
+mod answer;
+mod attempts;
 mod body;
+mod breaker;
+mod failover;
 mod providers;
 mod sse;
 mod tokens;
@@ -45,7 +49,9 @@ fn models(context: Context, out: ResponseOutparam) {
             serde_json::json!({
                 "id": target.model,
                 "object": "model",
+                "created": 0,
                 "owned_by": target.provider,
+                "context_window": target.context_window,
             })
         })
         .collect();
@@ -83,6 +89,16 @@ fn complete(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
                 400,
                 "model_not_found",
                 format!("model {model:?} is not in the catalogue; see GET /v1/models"),
+            );
+            return outbound::send_error(out, &error, &context.headers());
+        }
+        Err(RouteError::ContextTooLarge(tokens)) => {
+            let error = ApiError::new(
+                400,
+                "context_length_exceeded",
+                format!(
+                    "the prompt (about {tokens} tokens) is larger than every configured model's context window"
+                ),
             );
             return outbound::send_error(out, &error, &context.headers());
         }

@@ -1,0 +1,55 @@
+//! A provider's answer as the gateway holds it before passing it on.
+
+use std::io::Read;
+
+use wws_guest::http::{BodyReader, HttpError};
+
+use crate::mylder::wws::router::Target;
+use crate::outbound::Head;
+
+pub enum AnswerBody {
+    /// Still arriving; `first` is what was read before committing to it.
+    Live { first: Vec<u8>, rest: BodyReader },
+    /// Read whole already (error answers, which are small).
+    Buffered(Vec<u8>),
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: AnswerBody,
+    pub target: Target,
+    /// Upstream calls made to get this answer, retries included.
+    pub attempts: u32,
+}
+
+impl Answer {
+    /// The response head every use of an answer shares: status, content
+    /// type, and which provider and model produced it after how many calls.
+    pub fn head(&self) -> Head {
+        let mut head = Head::new(self.status);
+        if let Some(content_type) = &self.content_type {
+            head.set("content-type", content_type.clone());
+        }
+        head.set("x-wws-provider", self.target.provider.clone());
+        head.set("x-wws-model", self.target.model.clone());
+        head.set("x-wws-attempts", self.attempts.to_string());
+        head
+    }
+
+    /// Reads the whole body, refusing more than `limit` bytes.
+    pub fn read_all(self, limit: usize) -> Result<Vec<u8>, HttpError> {
+        match self.body {
+            AnswerBody::Buffered(body) => Ok(body),
+            AnswerBody::Live { mut first, rest } => {
+                rest.take((limit + 1 - first.len().min(limit)) as u64)
+                    .read_to_end(&mut first)
+                    .map_err(|error| HttpError::Transport(error.to_string()))?;
+                if first.len() > limit {
+                    return Err(HttpError::TooLarge(limit));
+                }
+                Ok(first)
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Walking the router's plan: each target in turn, past open circuits,
+//! until one gives an answer worth passing on.
+//!
+//! A target is left for the next on a refused connection, a timeout
+//! (connect, first byte, or a stream that breaks before its first byte), a
+//! 5xx, or a 429; a short `Retry-After` on a 429/503 is waited out once on
+//! the same target first. A "prompt too long" answer re-routes to the plan's
+//! long-context models. Any other answer, including other 4xx, is passed on.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::time::Duration;
+
+use wasip2::http::types::Method;
+use wws_guest::http::{self, Response};
+
+use super::answer::{Answer, AnswerBody};
+use super::body::ChatRequest;
+use super::breaker::{self, Admission};
+use super::failover::{self, Next};
+use crate::config::{self, Provider};
+use crate::error::ApiError;
+use crate::mylder::wws::router::{Plan, Target};
+use crate::origin::upstream_error;
+
+/// Error answers are read whole to classify them; none is anywhere near this.
+const MAX_ERROR_BODY: usize = 256 * 1024;
+
+/// Why the plan produced no answer worth passing on.
+struct Failures {
+    last: Option<ApiError>,
+    /// A context-length answer kept to return if no long-context model helps.
+    too_long: Option<Answer>,
+    /// The soonest an open circuit will let a probe through.
+    open_for_secs: Option<u64>,
+    attempts: u32,
+}
+
+pub fn first_answer(request: &ChatRequest, plan: &Plan) -> Result<Answer, ApiError> {
+    let mut queue: VecDeque<Target> = plan.targets.iter().cloned().collect();
+    let mut long_context = plan.long_context.clone();
+    let mut failures = Failures {
+        last: None,
+        too_long: None,
+        open_for_secs: None,
+        attempts: 0,
+    };
+    while let Some(target) = queue.pop_front() {
+        let Some(provider) = config::provider(&target.provider) else {
+            continue;
+        };
+        let admission = breaker::admit(&target.provider);
+        if let Admission::Skip { retry_in_secs } = admission {
+            eprintln!("gateway: circuit for {} is open, skipping", target.provider);
+            let soonest = failures
+                .open_for_secs
+                .map_or(retry_in_secs, |s| s.min(retry_in_secs));
+            failures.open_for_secs = Some(soonest);
+            continue;
+        }
+        match try_target(request, &target, &provider, &admission, &mut failures) {
+            Outcome::Answered(answer) => return Ok(answer),
+            Outcome::Failed => {}
+            Outcome::TooLong(answer) => {
+                failures.too_long = Some(answer);
+                // Long-context models go next, each once.
+                for target in long_context.drain(..).rev() {
+                    queue.push_front(target);
+                }
+            }
+        }
+    }
+    if let Some(answer) = failures.too_long {
+        return Ok(answer);
+    }
+    Err(match (failures.last, failures.open_for_secs) {
+        (Some(error), _) => error,
+        (None, Some(secs)) => ApiError::new(
+            503,
+            "provider_unavailable",
+            "every provider for this route is failing; its circuit is open",
+        )
+        .with_header("retry-after", secs.to_string()),
+        (None, None) => ApiError::new(
+            503,
+            "provider_not_configured",
+            "no AI provider is configured for this route: set synthetic_api_key or zai_api_key",
+        ),
+    })
+}
+
+enum Outcome {
+    Answered(Answer),
+    Failed,
+    TooLong(Answer),
+}
+
+fn try_target(
+    request: &ChatRequest,
+    target: &Target,
+    provider: &Provider,
+    admission: &Admission,
+    failures: &mut Failures,
+) -> Outcome {
+    let mut retried = false;
+    loop {
+        failures.attempts += 1;
+        let response = match call(request, target, provider) {
+            Ok(response) => response,
+            Err(error) => {
+                note_failure(target, admission, &error.message, false);
+                failures.last = Some(error);
+                return Outcome::Failed;
+            }
+        };
+        let status = response.status;
+        let content_type = response.header("content-type").map(str::to_string);
+        let attempts = failures.attempts;
+        let answer = |body| Answer {
+            status,
+            content_type: content_type.clone(),
+            body,
+            target: target.clone(),
+            attempts,
+        };
+        if status < 400 {
+            return match first_bytes(response, request.is_stream()) {
+                Ok(body) => {
+                    breaker::record_success(&target.provider, admission);
+                    Outcome::Answered(answer(body))
+                }
+                Err(error) => {
+                    note_failure(target, admission, &error.message, false);
+                    failures.last = Some(error);
+                    Outcome::Failed
+                }
+            };
+        }
+        let retry_after = response.header("retry-after").map(str::to_string);
+        let body = match response.read_all(MAX_ERROR_BODY) {
+            Ok(body) => body,
+            Err(error) => {
+                let error = upstream_error(&error);
+                note_failure(target, admission, &error.message, false);
+                failures.last = Some(error);
+                return Outcome::Failed;
+            }
+        };
+        match failover::classify(status, retry_after.as_deref(), &body, max_retry_wait()) {
+            Next::Deliver => {
+                breaker::record_success(&target.provider, admission);
+                return Outcome::Answered(answer(AnswerBody::Buffered(body)));
+            }
+            Next::LongContext => {
+                eprintln!(
+                    "gateway: {} ({}) says the prompt is too long, re-routing",
+                    target.provider, target.model
+                );
+                return Outcome::TooLong(answer(AnswerBody::Buffered(body)));
+            }
+            Next::RetrySame { after } if !retried => {
+                retried = true;
+                std::thread::sleep(after);
+            }
+            Next::RetrySame { .. } => {
+                let reason = format!("answered {status} again after Retry-After");
+                note_failure(target, admission, &reason, false);
+                failures.last = Some(provider_failed(target, &reason));
+                return Outcome::Failed;
+            }
+            Next::FailOver {
+                reason,
+                open_circuit,
+            } => {
+                note_failure(target, admission, &reason, open_circuit);
+                failures.last = Some(provider_failed(target, &reason));
+                return Outcome::Failed;
+            }
+        }
+    }
+}
+
+fn call(request: &ChatRequest, target: &Target, provider: &Provider) -> Result<Response, ApiError> {
+    let url = format!(
+        "{}/chat/completions",
+        provider.base_url.trim_end_matches('/')
+    );
+    let body = request.provider_body(&target.model);
+    let accept: &[u8] = if request.is_stream() {
+        b"text/event-stream"
+    } else {
+        b"application/json"
+    };
+    let outgoing = http::Request {
+        method: Method::Post,
+        url: &url,
+        headers: vec![
+            (
+                "authorization".into(),
+                format!("Bearer {}", provider.api_key).into_bytes(),
+            ),
+            ("content-type".into(), b"application/json".to_vec()),
+            ("accept".into(), accept.to_vec()),
+        ],
+        body: &body,
+    };
+    http::send(outgoing, config::upstream_timeouts()).map_err(|error| upstream_error(&error))
+}
+
+/// For a stream, waits for its first bytes before committing to it: a
+/// provider that fails before then can still be replaced by the next one.
+fn first_bytes(response: Response, is_stream: bool) -> Result<AnswerBody, ApiError> {
+    let mut rest = response.into_body();
+    let mut first = Vec::new();
+    if is_stream {
+        let mut buffer = vec![0; 16 * 1024];
+        match rest.read(&mut buffer) {
+            Ok(0) => {
+                return Err(ApiError::new(
+                    502,
+                    "upstream_error",
+                    "provider stream ended before its first byte",
+                ));
+            }
+            Ok(read) => first.extend_from_slice(&buffer[..read]),
+            Err(error) => {
+                return Err(ApiError::new(
+                    502,
+                    "upstream_error",
+                    format!("provider stream failed before its first byte: {error}"),
+                ));
+            }
+        }
+    }
+    Ok(AnswerBody::Live { first, rest })
+}
+
+fn note_failure(target: &Target, admission: &Admission, reason: &str, open_circuit: bool) {
+    eprintln!(
+        "gateway: {} ({}) failed: {reason}; trying the next target",
+        target.provider, target.model
+    );
+    breaker::record_failure(&target.provider, admission, open_circuit);
+}
+
+fn provider_failed(target: &Target, reason: &str) -> ApiError {
+    ApiError::new(
+        502,
+        "upstream_error",
+        format!("provider {} {reason}", target.provider),
+    )
+}
+
+fn max_retry_wait() -> Duration {
+    Duration::from_millis(wws_guest::config::get_u64("max_retry_wait_ms", 2_000))
+}

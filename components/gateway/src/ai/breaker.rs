@@ -1,0 +1,122 @@
+//! A circuit breaker per provider, shared by every instance through KV.
+//!
+//! Closed: calls go through, failures are counted per window
+//! (`breaker_window_secs`). At `breaker_failures` failures in one window the
+//! circuit opens for `breaker_cooldown_secs`: the provider is skipped. Then it
+//! is half-open: one request per lease period (claimed with an atomic
+//! increment, so a crashed probe cannot hold it forever) probes the provider;
+//! success closes the circuit, failure opens it again.
+//!
+//! Cost on the happy path: one KV read per provider tried.
+
+use wws_guest::kv::Store;
+use wws_guest::{config, time};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    Closed,
+    /// This request is the half-open probe; `lease` is the key it claimed.
+    Probe {
+        lease: String,
+    },
+    /// Open: skip the provider; it may be probed again in this many seconds.
+    Skip {
+        retry_in_secs: u64,
+    },
+}
+
+struct Settings {
+    failures: i64,
+    window_millis: u64,
+    cooldown_millis: u64,
+}
+
+fn settings() -> Settings {
+    Settings {
+        failures: config::get_u64("breaker_failures", 5).max(1) as i64,
+        window_millis: config::get_u64("breaker_window_secs", 30).max(1) * 1000,
+        cooldown_millis: config::get_u64("breaker_cooldown_secs", 30).max(1) * 1000,
+    }
+}
+
+fn open_key(provider: &str) -> String {
+    format!("cb:{provider}:open")
+}
+
+/// Whether `provider` may be called now. Without a store, always.
+pub fn admit(provider: &str) -> Admission {
+    let Ok(store) = Store::open_default() else {
+        return Admission::Closed;
+    };
+    let open_until = match store.get(&open_key(provider)) {
+        Ok(Some(value)) => parse_millis(&value),
+        _ => None,
+    };
+    let Some(open_until) = open_until else {
+        return Admission::Closed;
+    };
+    let now = time::now_millis();
+    if now < open_until {
+        return Admission::Skip {
+            retry_in_secs: (open_until - now).div_ceil(1000),
+        };
+    }
+    // Half-open: one probe per lease period; the lease is one cooldown long.
+    let lease = (now - open_until) / settings().cooldown_millis;
+    let probe_key = format!("cb:{provider}:probe:{open_until}:{lease}");
+    match store.increment(&probe_key, 1) {
+        Ok(1) => Admission::Probe { lease: probe_key },
+        Ok(_) => Admission::Skip { retry_in_secs: 1 },
+        Err(_) => Admission::Closed,
+    }
+}
+
+pub fn record_success(provider: &str, admission: &Admission) {
+    let Admission::Probe { lease } = admission else {
+        return;
+    };
+    if let Ok(store) = Store::open_default() {
+        let _ = store.delete(&open_key(provider));
+        let _ = store.delete(lease);
+        eprintln!("gateway: circuit for {provider} closed after a successful probe");
+    }
+}
+
+/// Counts a failure; `open_now` opens the circuit whatever the count.
+pub fn record_failure(provider: &str, admission: &Admission, open_now: bool) {
+    let Ok(store) = Store::open_default() else {
+        return;
+    };
+    let settings = settings();
+    let now = time::now_millis();
+    let window = now / settings.window_millis;
+    let count_key = format!("cb:{provider}:failures:{window}");
+    let failures = match store.increment(&count_key, 1) {
+        Ok(count) => {
+            if count == 1 {
+                let _ = store.delete(&format!(
+                    "cb:{provider}:failures:{}",
+                    window.saturating_sub(2)
+                ));
+            }
+            count
+        }
+        Err(_) => return,
+    };
+    let probe_failed = matches!(admission, Admission::Probe { .. });
+    if let Admission::Probe { lease } = admission {
+        let _ = store.delete(lease);
+    }
+    if open_now || probe_failed || failures >= settings.failures {
+        let until = now + settings.cooldown_millis;
+        let _ = store.set(&open_key(provider), until.to_string().as_bytes());
+        eprintln!(
+            "gateway: circuit for {provider} open for {} s",
+            settings.cooldown_millis / 1000
+        );
+    }
+}
+
+fn parse_millis(value: &[u8]) -> Option<u64> {
+    std::str::from_utf8(value).ok()?.trim().parse().ok()
+}
