@@ -183,12 +183,26 @@ impl Server {
         // The path only: queries may carry secrets and never reach the log.
         let path = request.uri().path().to_string();
         let headers = request.headers_mut();
-        let spin_headers: Vec<_> = headers
+        // Clients may not forge host-set headers, and the headers their
+        // `Connection` names belong to this hop only (RFC 9110 7.6.1); the
+        // guest never sees `Connection` itself, so it cannot drop them.
+        let connection_named: Vec<String> = headers
+            .get_all(hyper::header::CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(|token| token.trim().to_ascii_lowercase())
+            .filter(|token| !token.is_empty())
+            .collect();
+        let hop_or_forged: Vec<_> = headers
             .keys()
-            .filter(|name| name.as_str().starts_with("spin-"))
+            .filter(|name| {
+                name.as_str().starts_with("spin-")
+                    || connection_named.iter().any(|token| token == name.as_str())
+            })
             .cloned()
             .collect();
-        for name in spin_headers {
+        for name in hop_or_forged {
             headers.remove(name);
         }
         if let Ok(value) = client.to_string().parse() {

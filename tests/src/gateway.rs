@@ -156,6 +156,11 @@ impl Env {
                     "method": request.method,
                     "path": request.path_and_query,
                     "authorization": request.header("authorization"),
+                    "headers": request
+                        .headers
+                        .iter()
+                        .map(|(name, value)| (name.to_string(), json!(value.to_str().unwrap_or("?"))))
+                        .collect::<serde_json::Map<_, _>>(),
                     "body": String::from_utf8_lossy(&request.body),
                 }),
             )

@@ -6,12 +6,19 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, combinators::BoxBody};
+use http_body_util::{BodyExt, StreamBody, combinators::BoxBody};
+use hyper::body::Frame;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-pub type Body = BoxBody<Bytes, Infallible>;
+/// A mock's response body; an error frame aborts the connection mid-body.
+pub type Body = BoxBody<Bytes, BodyError>;
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Put in a response's extensions to hold its head back this long.
+#[derive(Debug, Clone, Copy)]
+pub struct Delay(pub std::time::Duration);
 
 /// One request as the mock saw it.
 #[derive(Debug, Clone)]
@@ -82,6 +89,9 @@ impl MockServer {
                             };
                             let response = handler(&request);
                             recorded.lock().expect("mock log").push(request);
+                            if let Some(Delay(delay)) = response.extensions().get::<Delay>() {
+                                tokio::time::sleep(*delay).await;
+                            }
                             Ok::<_, Infallible>(response)
                         }
                     },
@@ -117,10 +127,39 @@ pub fn full(status: u16, content_type: &str, body: impl Into<Bytes>) -> hyper::R
     hyper::Response::builder()
         .status(status)
         .header("content-type", content_type)
-        .body(http_body_util::Full::new(body.into()).boxed())
+        .body(
+            http_body_util::Full::new(body.into())
+                .map_err(|never| match never {})
+                .boxed(),
+        )
         .expect("valid mock response")
 }
 
 pub fn json(status: u16, value: serde_json::Value) -> hyper::Response<Body> {
     full(status, "application/json", value.to_string())
+}
+
+/// A body sent as `chunks` with `gap` between them; `then_fail` ends it with
+/// an aborted connection instead of a clean end.
+pub fn chunked(chunks: Vec<String>, gap: std::time::Duration, then_fail: bool) -> Body {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, BodyError>>(4);
+    tokio::spawn(async move {
+        for chunk in chunks {
+            if sender
+                .send(Ok(Frame::data(Bytes::from(chunk))))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(gap).await;
+        }
+        if then_fail {
+            let _ = sender.send(Err("mock aborts the body".into())).await;
+        }
+    });
+    let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|frame| (frame, receiver))
+    });
+    StreamBody::new(frames).boxed()
 }

@@ -14,7 +14,20 @@ pub const ZAI_KEY: &str = "sk-zai-test";
 /// What the next request gets; once the script is empty, a normal answer.
 #[derive(Debug, Clone)]
 pub enum Step {
+    /// An answer with this status and JSON body.
     Status(u16, serde_json::Value),
+    /// The same, with extra headers such as `Retry-After`.
+    StatusWith(u16, Vec<(&'static str, String)>, serde_json::Value),
+    /// The normal answer, its head held back this long.
+    Delay(std::time::Duration),
+    /// A 200 event stream that sends this many content events, then breaks
+    /// the connection.
+    BreakStreamAfter(usize),
+}
+
+/// z.ai's 429 body for one of its error codes.
+pub fn zai_error(code: &str) -> serde_json::Value {
+    json!({ "error": { "code": code, "message": format!("z.ai error {code}") } })
 }
 
 #[derive(Clone, Default)]
@@ -66,22 +79,59 @@ fn answer(name: &str, api_key: &str, script: &Script, request: &Recorded) -> hyp
     if request.header("authorization") != Some(&format!("Bearer {api_key}")) {
         return mock::json(401, json!({ "error": { "message": "bad key" } }));
     }
-    if let Some(Step::Status(status, body)) = script.next() {
-        return mock::json(status, body);
+    let delay = match script.next() {
+        None => None,
+        Some(Step::Status(status, body)) => return mock::json(status, body),
+        Some(Step::StatusWith(status, headers, body)) => {
+            let mut response = mock::json(status, body);
+            for (name, value) in headers {
+                let value = value.parse().expect("valid header value");
+                response.headers_mut().insert(name, value);
+            }
+            return response;
+        }
+        Some(Step::Delay(delay)) => Some(delay),
+        Some(Step::BreakStreamAfter(count)) => {
+            let events = content_events(name, "broken")
+                .into_iter()
+                .take(count)
+                .collect();
+            let body = mock::chunked(events, std::time::Duration::from_millis(30), true);
+            return hyper::Response::builder()
+                .status(200)
+                .header("content-type", "text/event-stream")
+                .body(body)
+                .expect("valid mock response");
+        }
+    };
+    let mut response = normal_answer(name, script, request);
+    if let Some(delay) = delay {
+        response.extensions_mut().insert(mock::Delay(delay));
     }
-    let body = request.json();
-    let model = body["model"].as_str().unwrap_or("unknown").to_string();
-    let content = format!("{name} answers with {model}");
-    if body["stream"] == json!(true) {
-        let mut events = String::new();
-        for word in content.split(' ') {
+    response
+}
+
+/// One `data:` event per word of the answer.
+fn content_events(name: &str, model: &str) -> Vec<String> {
+    format!("{name} answers with {model}")
+        .split(' ')
+        .map(|word| {
             let chunk = json!({
                 "object": "chat.completion.chunk",
                 "model": model,
                 "choices": [{ "index": 0, "delta": { "content": format!("{word} ") } }],
             });
-            events.push_str(&format!("data: {chunk}\n\n"));
-        }
+            format!("data: {chunk}\n\n")
+        })
+        .collect()
+}
+
+fn normal_answer(name: &str, script: &Script, request: &Recorded) -> hyper::Response<Body> {
+    let body = request.json();
+    let model = body["model"].as_str().unwrap_or("unknown").to_string();
+    let content = format!("{name} answers with {model}");
+    if body["stream"] == json!(true) {
+        let mut events = content_events(name, &model).concat();
         if body["stream_options"]["include_usage"] == json!(true) {
             let chunk = json!({
                 "object": "chat.completion.chunk",

@@ -8,6 +8,7 @@
 mod compose;
 mod imports;
 mod redis;
+mod sdk;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,6 +49,12 @@ fn main() -> Result<()> {
                     Some(server)
                 }
             };
+            // The SDK compatibility tests drive the official client packages.
+            if std::env::var_os("WWS_TEST_PYTHON").is_none() {
+                let python = sdk::python(&root)?;
+                // SAFETY: as above, before any thread starts.
+                unsafe { std::env::set_var("WWS_TEST_PYTHON", python) };
+            }
             cargo(
                 &root,
                 &[&["test", "--workspace"], &strs(&rest)[..]].concat(),

@@ -2,12 +2,14 @@
 
 use std::io::Read;
 
-use wasip2::http::types::{IncomingRequest, Method};
+use wasip2::http::types::{IncomingRequest, Method, Scheme};
 
 use crate::error::ApiError;
 
 pub struct Inbound {
     pub method: Method,
+    /// `http` or `https`, as the client spoke to the host.
+    pub scheme: String,
     pub path: String,
     pub query: String,
     pub headers: Vec<(String, Vec<u8>)>,
@@ -23,9 +25,19 @@ impl Inbound {
             Some((path, query)) => (path.to_string(), query.to_string()),
             None => (path_with_query, String::new()),
         };
+        // Only origin-form targets: anything else (`*`, an authority) could
+        // change which host the origin URL points at once appended to it.
+        if !path.starts_with('/') {
+            return Err(ApiError::bad_request("the request target must be a path"));
+        }
+        let scheme = match request.scheme() {
+            Some(Scheme::Https) => "https",
+            _ => "http",
+        };
         let headers = request.headers().entries();
         let inbound = Self {
             method,
+            scheme: scheme.to_string(),
             path,
             query,
             headers,

@@ -16,12 +16,7 @@ pub fn forward(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
         return outbound::send_error(out, &error, &context.headers());
     };
     let url = target_url(&origin, &inbound.path, &inbound.query);
-    let headers = inbound
-        .headers
-        .iter()
-        .filter(|(name, _)| !is_hop_by_hop(name) && !is_host_set(name))
-        .cloned()
-        .collect();
+    let headers = forwarded_headers(&inbound);
     let is_head = matches!(inbound.method, Method::Head);
     let request = http::Request {
         method: inbound.method,
@@ -64,9 +59,46 @@ fn target_url(origin: &str, path: &str, query: &str) -> String {
     url
 }
 
+/// The client's headers minus those of this hop, plus the `X-Forwarded-*`
+/// fields that tell the origin who asked and how.
+fn forwarded_headers(inbound: &Inbound) -> Vec<(String, Vec<u8>)> {
+    let mut headers: Vec<(String, Vec<u8>)> = inbound
+        .headers
+        .iter()
+        .filter(|(name, _)| !is_hop_by_hop(name) && !is_host_set(name))
+        .cloned()
+        .collect();
+    let client_ip = inbound
+        .header("spin-client-addr")
+        .map(|addr| {
+            addr.parse::<std::net::SocketAddr>()
+                .map_or_else(|_| addr.to_string(), |socket| socket.ip().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let forwarded_for = match inbound.header("x-forwarded-for") {
+        Some(earlier) => format!("{earlier}, {client_ip}"),
+        None => client_ip,
+    };
+    headers.push(("x-forwarded-for".into(), forwarded_for.into_bytes()));
+    headers.push((
+        "x-forwarded-proto".into(),
+        inbound.scheme.clone().into_bytes(),
+    ));
+    if let Some(host) = inbound.header("host") {
+        headers.push(("x-forwarded-host".into(), host.as_bytes().to_vec()));
+    }
+    headers
+}
+
 /// Headers the host or the gateway sets for the upstream hop.
 fn is_host_set(name: &str) -> bool {
-    name.eq_ignore_ascii_case("host") || name.to_ascii_lowercase().starts_with("spin-")
+    let name = name.to_ascii_lowercase();
+    name == "host"
+        || name.starts_with("spin-")
+        || matches!(
+            name.as_str(),
+            "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-host"
+        )
 }
 
 pub fn upstream_error(error: &HttpError) -> ApiError {

@@ -1,0 +1,42 @@
+//! The official OpenAI SDKs the compatibility tests drive, installed into
+//! `target/sdk` so a fresh machine needs only `python3` (with `venv`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Pinned so a new SDK release cannot change a CI run's outcome unseen.
+const OPENAI_PYTHON: &str = "openai==3.57.0";
+
+/// The Python interpreter of a virtualenv holding the `openai` package,
+/// created on first use.
+pub fn python(root: &Path) -> Result<PathBuf> {
+    let venv = root.join("target/sdk/python");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "creating a Python virtualenv (install python3-venv)",
+        )?;
+    }
+    let installed = Command::new(&python)
+        .args(["-c", "import openai"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !installed {
+        run(
+            Command::new(&python).args(["-m", "pip", "install", "--quiet", OPENAI_PYTHON]),
+            "installing the openai Python package",
+        )?;
+    }
+    Ok(python)
+}
+
+fn run(command: &mut Command, what: &str) -> Result<()> {
+    let status = command.status().with_context(|| what.to_string())?;
+    if !status.success() {
+        bail!("{what} failed with {status}");
+    }
+    Ok(())
+}
