@@ -87,3 +87,43 @@ async fn a_target_that_is_not_a_path_is_refused() {
     assert!(response.contains("must be a path"), "{response}");
     assert_eq!(env.origin.count(), 0);
 }
+
+#[tokio::test]
+async fn uploads_stream_to_the_origin_within_the_body_limit() {
+    let env = Env::start_with(
+        &[("max_body_bytes", "100000")],
+        wws_tests::gateway::Store::Memory,
+    )
+    .await;
+    let upload = "u".repeat(90_000);
+    let echoed: Value = env
+        .post("/api/upload", Some(ALICE))
+        .body(upload.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(echoed["body"].as_str().map(str::len), Some(90_000));
+
+    // No Content-Length: the limit is enforced while streaming.
+    let chunks: Vec<Result<String, std::io::Error>> =
+        (0..30).map(|_| Ok("x".repeat(10_000))).collect();
+    let chunked = env
+        .post("/api/upload", Some(ALICE))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chunked.status(), 413);
+    let body: Value = chunked.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "request_too_large");
+    let partial = &env.origin.requests()[1];
+    assert!(
+        partial.body.len() < 300_000,
+        "the oversized upload was cut off, never delivered whole"
+    );
+}

@@ -101,7 +101,7 @@ fn fetch(url: &str) -> Option<JwkSet> {
         method: Method::Get,
         url,
         headers: vec![("accept".into(), b"application/json".to_vec())],
-        body: &[],
+        body: http::Body::Bytes(&[]),
     };
     let response = match http::send(request, TIMEOUTS) {
         Ok(response) if response.status == 200 => response,

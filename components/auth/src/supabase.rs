@@ -40,7 +40,7 @@ pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, Auth
             ),
             ("accept".into(), b"application/json".to_vec()),
         ],
-        body: &[],
+        body: http::Body::Bytes(&[]),
     };
     let unavailable = |error: HttpError| {
         eprintln!("auth: identity provider call failed: {error}");

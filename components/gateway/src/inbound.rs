@@ -1,10 +1,26 @@
-//! The incoming request, read once into plain data.
+//! The incoming request: its head as plain data, its body left unread until
+//! a stage needs it, whole (AI routes) or streamed (origin pass-through).
 
 use std::io::Read;
 
-use wasip2::http::types::{IncomingRequest, Method, Scheme};
+use wasip2::http::types::{IncomingBody, IncomingRequest, Method, Scheme};
+use wasip2::io::streams::InputStream;
 
 use crate::error::ApiError;
+
+/// The request body, readable once. Fields drop in order: the stream
+/// before its body, the body before the request that owns it.
+pub struct BodyStream {
+    stream: InputStream,
+    _body: IncomingBody,
+    _request: IncomingRequest,
+}
+
+impl Read for BodyStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        Read::read(&mut self.stream, buf)
+    }
+}
 
 pub struct Inbound {
     pub method: Method,
@@ -13,11 +29,13 @@ pub struct Inbound {
     pub path: String,
     pub query: String,
     pub headers: Vec<(String, Vec<u8>)>,
-    pub body: Vec<u8>,
+    /// Largest body accepted, from `max_body_bytes`.
+    pub max_body: usize,
+    body: Option<BodyStream>,
 }
 
 impl Inbound {
-    /// Reads head and body; a body over `max_body` bytes is a 413.
+    /// Reads the head; a declared body over `max_body` bytes is a 413 at once.
     pub fn read(request: IncomingRequest, max_body: usize) -> Result<Self, ApiError> {
         let method = request.method();
         let path_with_query = request.path_with_query().unwrap_or_else(|| "/".into());
@@ -35,13 +53,14 @@ impl Inbound {
             _ => "http",
         };
         let headers = request.headers().entries();
-        let inbound = Self {
+        let mut inbound = Self {
             method,
             scheme: scheme.to_string(),
             path,
             query,
             headers,
-            body: Vec::new(),
+            max_body,
+            body: None,
         };
         if let Some(length) = inbound.header("content-length") {
             match length.trim().parse::<u64>() {
@@ -50,8 +69,30 @@ impl Inbound {
                 Err(_) => return Err(ApiError::bad_request("invalid Content-Length")),
             }
         }
-        let body = read_body(&request, max_body)?;
-        Ok(Self { body, ..inbound })
+        inbound.body = Some(body_stream(request)?);
+        Ok(inbound)
+    }
+
+    /// The body as a stream, for passing it on unread; once only.
+    pub fn take_body(&mut self) -> Option<BodyStream> {
+        self.body.take()
+    }
+
+    /// Reads the whole body; more than `max_body` bytes is a 413.
+    pub fn read_body(&mut self) -> Result<Vec<u8>, ApiError> {
+        let unreadable = || ApiError::bad_request("request body could not be read");
+        let Some(stream) = self.body.take() else {
+            return Err(unreadable());
+        };
+        let mut bytes = Vec::new();
+        stream
+            .take(self.max_body as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|_| unreadable())?;
+        if bytes.len() > self.max_body {
+            return Err(too_large(self.max_body));
+        }
+        Ok(bytes)
     }
 
     /// The first value of a header, if it is valid UTF-8.
@@ -78,7 +119,7 @@ impl Inbound {
     }
 }
 
-fn too_large(max_body: usize) -> ApiError {
+pub fn too_large(max_body: usize) -> ApiError {
     ApiError::new(
         413,
         "request_too_large",
@@ -86,20 +127,13 @@ fn too_large(max_body: usize) -> ApiError {
     )
 }
 
-fn read_body(request: &IncomingRequest, max_body: usize) -> Result<Vec<u8>, ApiError> {
+fn body_stream(request: IncomingRequest) -> Result<BodyStream, ApiError> {
     let unreadable = || ApiError::bad_request("request body could not be read");
     let body = request.consume().map_err(|_| unreadable())?;
-    let mut bytes = Vec::new();
-    {
-        let stream = body.stream().map_err(|_| unreadable())?;
-        stream
-            .take(max_body as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|_| unreadable())?;
-    }
-    drop(body);
-    if bytes.len() > max_body {
-        return Err(too_large(max_body));
-    }
-    Ok(bytes)
+    let stream = body.stream().map_err(|_| unreadable())?;
+    Ok(BodyStream {
+        stream,
+        _body: body,
+        _request: request,
+    })
 }

@@ -6,11 +6,11 @@ use wws_guest::http::{self, HttpError};
 
 use crate::config;
 use crate::error::ApiError;
-use crate::inbound::Inbound;
+use crate::inbound::{Inbound, too_large};
 use crate::outbound::{self, Head, Unchanged, Writer, is_hop_by_hop};
 use crate::pipeline::Context;
 
-pub fn forward(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
+pub fn forward(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
     let Some(origin) = config::origin_url() else {
         let error = ApiError::new(503, "origin_not_configured", "origin_url is not configured");
         return outbound::send_error(out, &error, &context.headers());
@@ -18,17 +18,27 @@ pub fn forward(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
     let url = target_url(&origin, &inbound.path, &inbound.query);
     let headers = forwarded_headers(&inbound);
     let is_head = matches!(inbound.method, Method::Head);
+    let Some(mut upload) = inbound.take_body() else {
+        let error = ApiError::bad_request("request body could not be read");
+        return outbound::send_error(out, &error, &context.headers());
+    };
     let request = http::Request {
-        method: inbound.method,
+        method: inbound.method.clone(),
         url: &url,
         headers,
-        body: &inbound.body,
+        body: http::Body::Stream {
+            reader: &mut upload,
+            limit: inbound.max_body,
+        },
     };
     let sent = context.timing.measure("upstream", || {
         http::send(request, config::upstream_timeouts())
     });
     let response = match sent {
         Ok(response) => response,
+        Err(HttpError::TooLarge(limit)) => {
+            return outbound::send_error(out, &too_large(limit), &context.headers());
+        }
         Err(error) => {
             return outbound::send_error(out, &upstream_error(&error), &context.headers());
         }

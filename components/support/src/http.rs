@@ -62,7 +62,18 @@ pub struct Request<'a> {
     pub method: Method,
     pub url: &'a str,
     pub headers: Vec<(String, Vec<u8>)>,
-    pub body: &'a [u8],
+    pub body: Body<'a>,
+}
+
+/// What a request sends after its head.
+pub enum Body<'a> {
+    Bytes(&'a [u8]),
+    /// Copied from `reader` as it is read, so a large upload never sits in
+    /// memory whole; more than `limit` bytes fails with [`HttpError::TooLarge`].
+    Stream {
+        reader: &'a mut dyn Read,
+        limit: usize,
+    },
 }
 
 /// An upstream response whose body has not been read yet.
@@ -181,6 +192,10 @@ pub fn send(request: Request<'_>, timeouts: Timeouts) -> Result<Response, HttpEr
     // response future then holds the real cause, so it is consulted first.
     let sent = write_body(&body, request.body)
         .and_then(|()| OutgoingBody::finish(body, None).map_err(HttpError::from));
+    if let Err(HttpError::TooLarge(limit)) = sent {
+        // The unfinished body aborts the upstream request; say why.
+        return Err(HttpError::TooLarge(limit));
+    }
 
     future.subscribe().block();
     let incoming: IncomingResponse = match future.get() {
@@ -217,17 +232,33 @@ fn options(timeouts: Timeouts) -> RequestOptions {
     options
 }
 
-fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), HttpError> {
-    if bytes.is_empty() {
+fn write_body(body: &OutgoingBody, source: Body<'_>) -> Result<(), HttpError> {
+    let broken = |error: std::io::Error| HttpError::Transport(error.to_string());
+    if matches!(source, Body::Bytes(bytes) if bytes.is_empty()) {
         return Ok(());
     }
     let mut stream = body
         .write()
         .map_err(|_| HttpError::Transport("request stream already taken".into()))?;
-    stream
-        .write_all(bytes)
-        .and_then(|()| Write::flush(&mut stream))
-        .map_err(|error| HttpError::Transport(error.to_string()))
+    match source {
+        Body::Bytes(bytes) => stream.write_all(bytes).map_err(broken)?,
+        Body::Stream { reader, limit } => {
+            let mut buffer = vec![0; 16 * 1024];
+            let mut sent = 0;
+            loop {
+                let read = reader.read(&mut buffer).map_err(broken)?;
+                if read == 0 {
+                    break;
+                }
+                sent += read;
+                if sent > limit {
+                    return Err(HttpError::TooLarge(limit));
+                }
+                stream.write_all(&buffer[..read]).map_err(broken)?;
+            }
+        }
+    }
+    Write::flush(&mut stream).map_err(broken)
 }
 
 #[cfg(test)]

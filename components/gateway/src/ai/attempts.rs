@@ -202,7 +202,7 @@ fn call(request: &ChatRequest, target: &Target, provider: &Provider) -> Result<R
             ("content-type".into(), b"application/json".to_vec()),
             ("accept".into(), accept.to_vec()),
         ],
-        body: &body,
+        body: http::Body::Bytes(&body),
     };
     http::send(outgoing, config::upstream_timeouts()).map_err(|error| upstream_error(&error))
 }

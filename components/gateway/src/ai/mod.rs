@@ -62,8 +62,12 @@ fn models(context: Context, out: ResponseOutparam) {
     outbound::send(out, head, body.to_string().as_bytes());
 }
 
-fn complete(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
-    let request = match body::ChatRequest::parse(&inbound.path, &inbound.body) {
+fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
+    let bytes = match inbound.read_body() {
+        Ok(bytes) => bytes,
+        Err(error) => return outbound::send_error(out, &error, &context.headers()),
+    };
+    let request = match body::ChatRequest::parse(&inbound.path, &bytes) {
         Ok(request) => request,
         Err(error) => {
             let error = ApiError::bad_request(error.to_string());
@@ -112,7 +116,7 @@ fn complete(inbound: Inbound, mut context: Context, out: ResponseOutparam) {
                 method: "POST".into(),
                 path: inbound.path.clone(),
                 query: inbound.query.clone(),
-                body: inbound.body.clone(),
+                body: bytes.clone(),
             })
         });
     if let Some(key) = &cache_key {
