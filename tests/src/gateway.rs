@@ -125,6 +125,40 @@ impl Gateway {
     }
 }
 
+/// The origin mock echoes what it received. Paths under `/cacheable` answer
+/// with `Cache-Control: public, max-age=60`, under `/private` with
+/// `private, max-age=60`.
+fn origin_answer(request: &mock::Recorded) -> hyper::Response<mock::Body> {
+    let mut response = mock::json(
+        200,
+        json!({
+            "origin": true,
+            "method": request.method,
+            "path": request.path_and_query,
+            "authorization": request.header("authorization"),
+            "headers": request
+                .headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), json!(value.to_str().unwrap_or("?"))))
+                .collect::<serde_json::Map<_, _>>(),
+            "body": String::from_utf8_lossy(&request.body),
+        }),
+    );
+    let cache_control = if request.path_and_query.starts_with("/cacheable") {
+        Some("public, max-age=60")
+    } else if request.path_and_query.starts_with("/private") {
+        Some("private, max-age=60")
+    } else {
+        None
+    };
+    if let Some(value) = cache_control {
+        response
+            .headers_mut()
+            .insert("cache-control", http::HeaderValue::from_static(value));
+    }
+    response
+}
+
 /// The gateway with every upstream mocked on loopback.
 pub struct Env {
     pub gateway: Gateway,
@@ -148,24 +182,7 @@ impl Env {
         let (primary, primary_script) = provider::start("primary", provider::SYNTHETIC_KEY).await;
         let (fallback, fallback_script) = provider::start("fallback", provider::ZAI_KEY).await;
         let (supabase, supabase_keys) = supabase::start().await;
-        let origin = MockServer::start(Arc::new(|request| {
-            mock::json(
-                200,
-                json!({
-                    "origin": true,
-                    "method": request.method,
-                    "path": request.path_and_query,
-                    "authorization": request.header("authorization"),
-                    "headers": request
-                        .headers
-                        .iter()
-                        .map(|(name, value)| (name.to_string(), json!(value.to_str().unwrap_or("?"))))
-                        .collect::<serde_json::Map<_, _>>(),
-                    "body": String::from_utf8_lossy(&request.body),
-                }),
-            )
-        }))
-        .await;
+        let origin = MockServer::start(Arc::new(origin_answer)).await;
         let mut variables = variables_for(&primary, &fallback, &supabase, &origin);
         for (name, value) in extra {
             variables.insert(name.to_string(), value.to_string());

@@ -4,6 +4,10 @@
 //! the query with its pairs sorted, and a digest of the body. JSON bodies are
 //! canonicalised first (keys sorted, whitespace dropped), so two requests that
 //! differ only in formatting share an entry.
+//!
+//! Keys read `cache:<path>:<sha256>`: the path in clear lets operators purge
+//! a route (it never holds credentials: queries and bodies are only hashed),
+//! cut to fit Spin's 255-byte key limit.
 
 use wws_guest::digest::sha256_hex;
 
@@ -28,7 +32,25 @@ pub fn derive(parts: &Parts<'_>) -> String {
         query.join("&"),
         sha256_hex(canonical_body(parts.body)),
     );
-    format!("cache:{}", sha256_hex(material))
+    format!("{PREFIX}{}:{}", clipped(parts.path), sha256_hex(material))
+}
+
+const PREFIX: &str = "cache:";
+/// Keeps whole keys within Spin's 255 bytes: prefix, path, `:` and 64 hex.
+const MAX_PATH_BYTES: usize = 160;
+
+fn clipped(path: &str) -> &str {
+    let mut end = path.len().min(MAX_PATH_BYTES);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+/// The (possibly clipped) path of a cache key, `None` for other keys.
+pub fn path_of(key: &str) -> Option<&str> {
+    let (path, digest) = key.strip_prefix(PREFIX)?.rsplit_once(':')?;
+    (digest.len() == 64).then_some(path)
 }
 
 /// serde_json's map is ordered by key, so re-serialising a parsed value
@@ -52,6 +74,22 @@ mod tests {
             query,
             body: body.as_bytes(),
         })
+    }
+
+    #[test]
+    fn keys_carry_the_path_for_purges_and_stay_short() {
+        let key = key(Some("u"), "token=secret", "{}");
+        assert_eq!(path_of(&key), Some("/v1/chat/completions"));
+        assert!(!key.contains("secret"));
+        let long = derive(&Parts {
+            scope: None,
+            method: "GET",
+            path: &format!("/{}", "é".repeat(300)),
+            query: "",
+            body: b"",
+        });
+        assert!(long.len() <= 255, "{}", long.len());
+        assert_eq!(path_of("auth:session:abc"), None);
     }
 
     #[test]

@@ -1,30 +1,57 @@
-//! Cache Manager component: WIT glue around [`key`] and [`entry`].
-//!
-//! An entry is fresh for `cache_fresh_secs` (60) and may be served stale up
-//! to `cache_stale_secs` (300) while the gateway revalidates it; older
-//! entries are deleted on lookup, since Spin KV has no expiry of its own.
+//! Cache Manager component: WIT glue around [`policy`], [`key`], [`entry`],
+//! [`fill`] and [`purge`]. Spin KV has no expiry: entries carry their own
+//! deadlines and are deleted by the lookup that finds them useless.
 
 mod entry;
+mod fill;
 mod key;
+mod policy;
+mod purge;
 
 wit_bindgen::generate!({
     path: "../../wit",
     world: "mylder:wws/cache-manager",
     with: {
         "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
+        "wasi:keyvalue/atomics@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::atomics,
         "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
     },
 });
 
-use exports::mylder::wws::cache::{CachedResponse, Freshness, Guest, Hit, KeyInput};
+use exports::mylder::wws::cache::{
+    CachedResponse, Freshness, Guest, Hit, KeyInput, Lifetimes, Policy,
+};
 use wws_guest::{config, kv, time};
 
-/// Spin's default store refuses values over 1 MB; larger entries are skipped.
+/// Spin's default store refuses values over 1 MB; larger entries are not
+/// cached (the gateway then passes the answer through as BYPASS).
 const MAX_ENTRY_BYTES: usize = 1024 * 1024;
 
 struct CacheManager;
 
 impl Guest for CacheManager {
+    fn policy_for(path: String) -> Policy {
+        let policies = config::get("cache_policy")
+            .and_then(|json| match policy::Policies::from_json(&json) {
+                Ok(policies) => Some(policies),
+                Err(error) => {
+                    eprintln!("cache: ignoring invalid cache_policy: {error}");
+                    None
+                }
+            })
+            .unwrap_or_default();
+        let policy = policies.for_path(&path);
+        Policy {
+            enabled: policy.enabled,
+            public: policy.public,
+            lifetimes: Lifetimes {
+                fresh_secs: policy.fresh_secs,
+                stale_secs: policy.stale_secs,
+                stale_if_error_secs: policy.stale_if_error_secs,
+            },
+        }
+    }
+
     fn key(input: KeyInput) -> String {
         key::derive(&key::Parts {
             scope: input.scope.as_deref(),
@@ -38,53 +65,76 @@ impl Guest for CacheManager {
     fn lookup(key: String) -> Option<Hit> {
         let store = kv::Store::open_default().ok()?;
         let bytes = store.get(&key).ok()??;
-        let windows = windows();
         let now = time::now_secs();
-        let Some(stored) = entry::decode(&bytes) else {
+        let state = entry::decode(&bytes).and_then(|stored| Some((stored.state(now)?, stored)));
+        let Some((state, stored)) = state else {
             let _ = store.delete(&key);
             return None;
         };
-        let age = now.saturating_sub(stored.stored_at);
-        let freshness = match windows.classify(age) {
-            Some(entry::State::Fresh) => Freshness::Fresh,
-            Some(entry::State::Stale) => Freshness::Stale,
-            None => {
-                let _ = store.delete(&key);
-                return None;
-            }
-        };
         Some(Hit {
+            freshness: match state {
+                entry::State::Fresh => Freshness::Fresh,
+                entry::State::Stale => Freshness::Stale,
+                entry::State::ErrorOnly => Freshness::ErrorOnly,
+            },
+            age_secs: now.saturating_sub(stored.stored_at),
             response: CachedResponse {
                 status: stored.status,
                 headers: stored.headers,
                 body: stored.body,
             },
-            freshness,
-            age_secs: age,
         })
     }
 
-    fn store(key: String, response: CachedResponse) {
+    fn store(key: String, response: CachedResponse, lifetimes: Lifetimes) -> bool {
+        let now = time::now_secs();
+        let fresh_until = now + lifetimes.fresh_secs;
+        let stale_until = fresh_until + lifetimes.stale_secs;
         let stored = entry::Entry {
-            stored_at: time::now_secs(),
+            stored_at: now,
+            fresh_until,
+            stale_until,
+            error_until: stale_until + lifetimes.stale_if_error_secs,
             status: response.status,
             headers: response.headers,
             body: response.body,
         };
         let bytes = entry::encode(&stored);
         if bytes.len() > MAX_ENTRY_BYTES {
-            return;
+            return false;
         }
-        if let Err(error) = kv::Store::open_default().and_then(|store| store.set(&key, &bytes)) {
-            eprintln!("cache: write failed: {error}");
+        match kv::Store::open_default().and_then(|store| store.set(&key, &bytes)) {
+            Ok(()) => true,
+            Err(error) => {
+                eprintln!("cache: write failed: {error}");
+                false
+            }
         }
     }
-}
 
-fn windows() -> entry::Windows {
-    entry::Windows {
-        fresh_secs: config::get_u64("cache_fresh_secs", 60),
-        stale_secs: config::get_u64("cache_stale_secs", 300),
+    fn claim_fill(key: String) -> bool {
+        let claimed = kv::Store::open_default()
+            .and_then(|store| fill::claim(&store, &key, time::now_millis()));
+        // Without a store there is nothing to coordinate: everyone fetches.
+        claimed.unwrap_or(true)
+    }
+
+    fn release_fill(key: String) {
+        if let Ok(store) = kv::Store::open_default() {
+            let _ = fill::release(&store, &key);
+        }
+    }
+
+    fn purge(path_prefix: String) -> u32 {
+        match kv::Store::open_default()
+            .and_then(|store| purge::by_path_prefix(&store, &path_prefix))
+        {
+            Ok(purged) => purged,
+            Err(error) => {
+                eprintln!("cache: purge failed: {error}");
+                0
+            }
+        }
     }
 }
 

@@ -6,7 +6,10 @@
 //! imported through `mylder:wws`; this crate only sequences them and speaks
 //! HTTP.
 
+mod admin;
 mod ai;
+mod cache_control;
+mod caching;
 mod config;
 mod error;
 mod inbound;

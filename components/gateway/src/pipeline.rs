@@ -10,7 +10,7 @@ use crate::mylder::wws::ratelimit::{self, Decision, TokenDecision, Verdict};
 use crate::mylder::wws::types::RequestInfo;
 use crate::outbound::{self, Head};
 use crate::timing::ServerTiming;
-use crate::{ai, config, origin};
+use crate::{admin, ai, config, origin};
 
 pub const HEALTH_PATH: &str = "/api/wws/health";
 
@@ -86,6 +86,7 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
 
     match (&inbound.method, inbound.path.as_str()) {
         (Method::Get, HEALTH_PATH) => health(out, &context),
+        (Method::Post, admin::PURGE_PATH) => admin::purge(inbound, context, out),
         (_, path) if ai::handles(path) => ai::handle(inbound, context, out),
         _ => origin::forward(inbound, context, out),
     }

@@ -60,6 +60,30 @@ impl Store {
         }
     }
 
+    /// Compare-and-swap: writes `update(current)` only if nobody changed the
+    /// key in between; `update` returning `None` leaves the key alone. Retries
+    /// a few times under contention, then reports `Ok(false)`.
+    pub fn swap_if(
+        &self,
+        key: &str,
+        mut update: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+    ) -> Result<bool, KvError> {
+        const ATTEMPTS: usize = 4;
+        for _ in 0..ATTEMPTS {
+            let cas = atomics::Cas::new(&self.bucket, key)?;
+            let current = cas.current()?;
+            let Some(value) = update(current.as_deref()) else {
+                return Ok(false);
+            };
+            match atomics::swap(cas, &value) {
+                Ok(()) => return Ok(true),
+                Err(atomics::CasError::CasFailed(_)) => continue,
+                Err(atomics::CasError::StoreError(error)) => return Err(error.into()),
+            }
+        }
+        Ok(false)
+    }
+
     /// Atomically adds `delta`; a missing key counts as zero.
     pub fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         Ok(atomics::increment(&self.bucket, key, delta)?)

@@ -14,6 +14,11 @@ pub enum AnswerBody {
     Buffered(Vec<u8>),
 }
 
+pub enum Bounded {
+    Whole(Vec<u8>),
+    TooLarge(Answer),
+}
+
 pub struct Answer {
     pub status: u16,
     pub content_type: Option<String>,
@@ -37,19 +42,34 @@ impl Answer {
         head
     }
 
-    /// Reads the whole body, refusing more than `limit` bytes.
-    pub fn read_all(self, limit: usize) -> Result<Vec<u8>, HttpError> {
+    /// Reads the whole body if it is at most `limit` bytes; a larger one
+    /// comes back as an answer still to be streamed, its read part in front.
+    pub fn read_bounded(mut self, limit: usize) -> Result<Bounded, HttpError> {
         match self.body {
-            AnswerBody::Buffered(body) => Ok(body),
+            AnswerBody::Buffered(body) => Ok(Bounded::Whole(body)),
             AnswerBody::Live { mut first, rest } => {
-                rest.take((limit + 1 - first.len().min(limit)) as u64)
+                let wanted = (limit + 1).saturating_sub(first.len()) as u64;
+                let mut limited = rest.take(wanted);
+                limited
                     .read_to_end(&mut first)
                     .map_err(|error| HttpError::Transport(error.to_string()))?;
-                if first.len() > limit {
-                    return Err(HttpError::TooLarge(limit));
+                if first.len() <= limit {
+                    return Ok(Bounded::Whole(first));
                 }
-                Ok(first)
+                self.body = AnswerBody::Live {
+                    first,
+                    rest: limited.into_inner(),
+                };
+                Ok(Bounded::TooLarge(self))
             }
+        }
+    }
+
+    /// Reads the whole body, refusing more than `limit` bytes.
+    pub fn read_all(self, limit: usize) -> Result<Vec<u8>, HttpError> {
+        match self.read_bounded(limit)? {
+            Bounded::Whole(body) => Ok(body),
+            Bounded::TooLarge(_) => Err(HttpError::TooLarge(limit)),
         }
     }
 }

@@ -6,6 +6,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::cache_control::CacheControl;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BodyError {
     #[error("request body is not valid JSON")]
@@ -111,17 +113,37 @@ impl ChatRequest {
         (chars.div_ceil(CHARS_PER_TOKEN) + completion).min(u32::MAX as usize) as u32
     }
 
-    /// Cached only when the answer is deterministic (`temperature: 0`), not
-    /// streamed, and the client did not forbid it.
-    pub fn is_cacheable(&self, cache_control: Option<&str>) -> bool {
-        let forbidden = cache_control.is_some_and(|value| {
-            value
-                .split(',')
-                .map(|directive| directive.trim().to_ascii_lowercase())
-                .any(|directive| directive == "no-store" || directive == "no-cache")
-        });
-        let deterministic = self.body.get("temperature").and_then(Value::as_f64) == Some(0.0);
-        deterministic && !self.is_stream() && !forbidden
+    /// Cached when the answer is deterministic (`temperature: 0`) or the
+    /// client opted in with `Cache-Control: max-age=N`, never when it sent
+    /// `no-store` or `no-cache`.
+    pub fn is_cacheable(&self, cache_control: &CacheControl) -> bool {
+        if cache_control.no_store || cache_control.no_cache {
+            return false;
+        }
+        self.is_deterministic() || cache_control.max_age.is_some_and(|secs| secs > 0)
+    }
+
+    /// `temperature: 0`: the same request should get the same answer.
+    pub fn is_deterministic(&self) -> bool {
+        self.body.get("temperature").and_then(Value::as_f64) == Some(0.0)
+    }
+
+    /// What identifies the answer for the cache: the body as the provider
+    /// gets it for `model`, minus how it is delivered (`stream`,
+    /// `stream_options`), so streamed and plain requests share entries.
+    pub fn cache_body(&self, model: &str) -> Vec<u8> {
+        let mut body = self.body.clone();
+        for delivery in [
+            "stream",
+            "stream_options",
+            "task_type",
+            "taskType",
+            "context_length",
+        ] {
+            body.remove(delivery);
+        }
+        body.insert("model".into(), Value::String(model.to_string()));
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 
     /// The body sent to a provider: the client's, with the chosen model,
@@ -230,17 +252,21 @@ mod tests {
     }
 
     #[test]
-    fn caches_only_deterministic_non_streamed_requests() {
+    fn caches_deterministic_or_opted_in_requests() {
         let parse = |body: &[u8]| ChatRequest::parse("/v1/chat/completions", body).unwrap();
+        let cc = CacheControl::parse;
         let deterministic =
             parse(br#"{"messages":[{"role":"user","content":"x"}],"temperature":0}"#);
-        assert!(deterministic.is_cacheable(None));
-        assert!(!deterministic.is_cacheable(Some("no-store")));
-        assert!(!deterministic.is_cacheable(Some("max-age=0, No-Cache")));
+        assert!(deterministic.is_cacheable(&cc("")));
+        assert!(!deterministic.is_cacheable(&cc("no-store")));
+        assert!(!deterministic.is_cacheable(&cc("max-age=60, No-Cache")));
         let creative = parse(br#"{"messages":[{"role":"user","content":"x"}],"temperature":0.7}"#);
-        assert!(!creative.is_cacheable(None));
+        assert!(!creative.is_cacheable(&cc("")));
+        assert!(creative.is_cacheable(&cc("max-age=60")));
         let streamed =
             parse(br#"{"messages":[{"role":"user","content":"x"}],"temperature":0,"stream":true}"#);
-        assert!(!streamed.is_cacheable(None));
+        assert!(streamed.is_cacheable(&cc("")));
+        assert_eq!(streamed.cache_body("m"), deterministic.cache_body("m"));
+        assert_ne!(deterministic.cache_body("m"), deterministic.cache_body("n"));
     }
 }

@@ -7,18 +7,23 @@ mod body;
 mod breaker;
 mod failover;
 mod providers;
+mod replay;
 mod sse;
 mod tokens;
 mod usage;
 
 use wasip2::http::types::{Method, ResponseOutparam};
 
+use crate::cache_control::CacheControl;
+use crate::caching::{self, Found};
 use crate::error::ApiError;
 use crate::inbound::Inbound;
-use crate::mylder::wws::cache::{self, CachedResponse, Freshness, KeyInput};
-use crate::mylder::wws::router::{self, RouteError, RouteRequest};
+use crate::mylder::wws::cache::{self, Hit, KeyInput};
+use crate::mylder::wws::router::{self, Plan, RouteError, RouteRequest};
 use crate::outbound::{self, Head};
 use crate::pipeline::Context;
+use body::ChatRequest;
+use providers::CacheSlot;
 
 const CHAT_PATHS: [&str; 3] = ["/v1/chat/completions", "/api/ai/chat", "/api/ai/generate"];
 const MODELS_PATH: &str = "/v1/models";
@@ -67,7 +72,7 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
         Ok(bytes) => bytes,
         Err(error) => return outbound::send_error(out, &error, &context.headers()),
     };
-    let request = match body::ChatRequest::parse(&inbound.path, &bytes) {
+    let request = match ChatRequest::parse(&inbound.path, &bytes) {
         Ok(request) => request,
         Err(error) => {
             let error = ApiError::bad_request(error.to_string());
@@ -108,47 +113,111 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
         }
     };
 
-    let cache_key = request
-        .is_cacheable(inbound.header("cache-control"))
-        .then(|| {
-            cache::key(&KeyInput {
-                scope: Some(context.identity.principal.id.clone()),
-                method: "POST".into(),
-                path: inbound.path.clone(),
-                query: inbound.query.clone(),
-                body: bytes.clone(),
-            })
-        });
-    if let Some(key) = &cache_key {
-        let hit = context.timing.measure("cache", || cache::lookup(key));
-        if let Some(hit) = hit {
-            let stale = hit.freshness == Freshness::Stale;
-            serve_cached(&hit.response, hit.age_secs, stale, &context, out);
-            if stale {
-                providers::revalidate(&request, &plan, key);
+    let policy = cache::policy_for(&inbound.path);
+    let cache_control = CacheControl::parse(inbound.header("cache-control").unwrap_or(""));
+    let cacheable = policy.enabled && request.is_cacheable(&cache_control);
+    let Some(key) = cacheable.then(|| {
+        let model = plan
+            .targets
+            .first()
+            .map_or("", |target| target.model.as_str());
+        cache::key(&KeyInput {
+            scope: (!policy.public).then(|| context.identity.principal.id.clone()),
+            method: "POST".into(),
+            path: inbound.path.clone(),
+            query: inbound.query.clone(),
+            body: request.cache_body(model),
+        })
+    }) else {
+        return fetch(&request, &plan, context, out, None, None);
+    };
+    let slot = || CacheSlot {
+        key: &key,
+        lifetimes: policy.lifetimes,
+    };
+    let max_age = cache_control
+        .max_age
+        .filter(|_| !request.is_deterministic());
+    match caching::find(&key, max_age, &mut context) {
+        Found::Serve { hit, revalidate } => {
+            serve_completion(&hit, caching::label(&hit), &request, &context, out);
+            if revalidate {
+                providers::revalidate(&request, &plan, slot());
+                cache::release_fill(&key);
             }
-            return;
+        }
+        Found::Fetch { leader, fallback } => {
+            fetch(&request, &plan, context, out, leader.then(slot), fallback);
+            if leader {
+                cache::release_fill(&key);
+            }
         }
     }
-    let reservation = match tokens::reserve(&request, &mut context) {
+}
+
+/// Asks the providers, holding the request's tokens meanwhile; when every
+/// provider fails, a `fallback` entry is served instead (stale-if-error).
+fn fetch(
+    request: &ChatRequest,
+    plan: &Plan,
+    mut context: Context,
+    out: ResponseOutparam,
+    slot: Option<CacheSlot<'_>>,
+    fallback: Option<Hit>,
+) {
+    let reservation = match tokens::reserve(request, &mut context) {
         Ok(reservation) => reservation,
         Err(error) => return outbound::send_error(out, &error, &context.headers()),
     };
-    let used = providers::proxy(&request, &plan, context, out, cache_key.as_deref());
+    let answer = context
+        .timing
+        .measure("upstream", || attempts::first_answer(request, plan));
+    let used = match (answer, fallback) {
+        (Ok(answer), _) => providers::deliver(answer, plan, request, &context, out, slot),
+        (Err(_), Some(stale)) => {
+            serve_completion(&stale, "STALE", request, &context, out);
+            Some(0)
+        }
+        (Err(error), None) => {
+            outbound::send_error(out, &error, &context.headers());
+            Some(0)
+        }
+    };
     tokens::settle(reservation, used);
 }
 
-fn serve_cached(
-    response: &CachedResponse,
-    age_secs: u64,
-    stale: bool,
+/// A cached completion in the shape this client asked for: a recorded
+/// stream becomes one completion for a plain request and the other way round.
+fn serve_completion(
+    hit: &Hit,
+    label: &str,
+    request: &ChatRequest,
     context: &Context,
     out: ResponseOutparam,
 ) {
-    let mut head = Head::new(response.status);
-    head.extend(&response.headers);
-    head.set("age", age_secs.to_string());
-    head.set("x-wws-cache", if stale { "STALE" } else { "HIT" });
-    head.extend(&context.headers());
-    outbound::send(out, head, &response.body);
+    let stored_as_stream = hit
+        .response
+        .headers
+        .iter()
+        .any(|(name, value)| name == "content-type" && value.starts_with("text/event-stream"));
+    let reshaped =
+        match (stored_as_stream, request.is_stream()) {
+            (true, false) => replay::stream_to_completion(&hit.response.body)
+                .map(|body| (body, "application/json")),
+            (false, true) => replay::completion_to_stream(&hit.response.body)
+                .map(|body| (body, "text/event-stream")),
+            _ => None,
+        };
+    match reshaped {
+        Some((body, content_type)) => {
+            let mut response = hit.response.clone();
+            response.body = body;
+            response.headers.retain(|(name, _)| name != "content-type");
+            response
+                .headers
+                .push(("content-type".into(), content_type.into()));
+            caching::serve(&response, hit.age_secs, label, context, out);
+        }
+        None => caching::serve(&hit.response, hit.age_secs, label, context, out),
+    }
 }

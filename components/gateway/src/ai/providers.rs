@@ -1,86 +1,77 @@
-//! Delivering a provider's answer: streamed through as it arrives, or read
-//! whole to be stored in the cache, with its token usage read on the way.
+//! Delivering a provider's answer: streamed through as it arrives, its token
+//! usage read on the way and, for a cacheable request, recorded for the
+//! Cache Manager (plain answers up to 1 MB, streams as their SSE events).
 
 use wasip2::http::types::ResponseOutparam;
 
-use super::answer::{Answer, AnswerBody};
+use super::answer::{Answer, AnswerBody, Bounded};
 use super::attempts::first_answer;
 use super::body::ChatRequest;
 use super::usage::{self, UsageTap};
-use crate::mylder::wws::cache::{self, CachedResponse};
+use crate::mylder::wws::cache::{self, CachedResponse, Lifetimes};
 use crate::mylder::wws::router::Plan;
 use crate::origin::upstream_error;
 use crate::outbound::{self, Filter, Head, Writer};
 use crate::pipeline::Context;
 
-/// Largest completion body buffered for the cache; bigger ones are streamed
-/// through uncached.
+/// Largest plain completion read whole to be cached; larger ones are passed
+/// through as `BYPASS` (Spin's default store refuses values over 1 MB).
 const MAX_CACHED_BODY: usize = 1024 * 1024;
 
-/// Answers the client from the first provider that accepts the request;
-/// with `cache_key`, a 200 answer is also stored for later hits. Returns the
-/// tokens to charge: the provider's count, 0 when nothing was answered, or
-/// `None` when a provider answered without saying.
-pub fn proxy(
-    request: &ChatRequest,
+/// Where a cacheable answer is stored.
+pub struct CacheSlot<'a> {
+    pub key: &'a str,
+    pub lifetimes: Lifetimes,
+}
+
+/// Sends `answer` to the client and, with `slot`, stores a 200 answer.
+/// Returns the tokens to charge: the provider's count, or `None` when it
+/// did not say.
+pub fn deliver(
+    answer: Answer,
     plan: &Plan,
-    mut context: Context,
+    request: &ChatRequest,
+    context: &Context,
     out: ResponseOutparam,
-    cache_key: Option<&str>,
+    slot: Option<CacheSlot<'_>>,
 ) -> Option<u64> {
-    let answer = context
-        .timing
-        .measure("upstream", || first_answer(request, plan));
-    let answer = match answer {
-        Ok(answer) => answer,
-        Err(error) => {
-            outbound::send_error(out, &error, &context.headers());
-            return Some(0);
-        }
-    };
     let mut head = answer.head();
     head.set("x-wws-route-reason", plan.reason.clone());
-    let cacheable = cache_key.filter(|_| answer.status == 200);
-    head.set(
-        "x-wws-cache",
-        if cacheable.is_some() {
-            "MISS"
-        } else {
-            "BYPASS"
-        },
-    );
     head.extend(&context.headers());
-
-    match cacheable {
-        Some(key) => {
-            let stored_headers = stored_headers(&head);
-            let status = answer.status;
-            match answer.read_all(MAX_CACHED_BODY) {
-                Ok(body) => {
-                    let used = usage::total_tokens(&body);
-                    outbound::send(out, head, &body);
-                    cache::store(
-                        key,
-                        &CachedResponse {
-                            status,
-                            headers: stored_headers,
-                            body,
-                        },
-                    );
-                    used
-                }
-                Err(error) => {
-                    outbound::send_error(out, &upstream_error(&error), &[]);
-                    None
-                }
-            }
+    let slot = slot.filter(|_| answer.status == 200);
+    let Some(slot) = slot else {
+        head.set("x-wws-cache", "BYPASS");
+        return stream_through(answer, head, request, out, None);
+    };
+    head.set("x-wws-cache", "MISS");
+    if request.is_stream() {
+        return stream_through(answer, head, request, out, Some(slot));
+    }
+    match answer.read_bounded(MAX_CACHED_BODY) {
+        Ok(Bounded::Whole(body)) => {
+            let used = usage::total_tokens(&body);
+            let response = CachedResponse {
+                status: 200,
+                headers: stored_headers(&head),
+                body,
+            };
+            outbound::send(out, head, &response.body);
+            cache::store(slot.key, &response, slot.lifetimes);
+            used
         }
-        None => stream_through(answer, head, request, out),
+        Ok(Bounded::TooLarge(answer)) => {
+            head.set("x-wws-cache", "BYPASS");
+            stream_through(answer, head, request, out, None)
+        }
+        Err(error) => {
+            outbound::send_error(out, &upstream_error(&error), &context.headers());
+            None
+        }
     }
 }
 
 /// Refreshes a stale entry after its stale copy has been sent.
-pub fn revalidate(request: &ChatRequest, plan: &Plan, key: &str) {
+pub fn revalidate(request: &ChatRequest, plan: &Plan, slot: CacheSlot<'_>) {
     let Ok(answer) = first_answer(request, plan) else {
         return;
     };
@@ -88,27 +79,31 @@ pub fn revalidate(request: &ChatRequest, plan: &Plan, key: &str) {
         return;
     }
     let headers = stored_headers(&answer.head());
-    if let Ok(body) = answer.read_all(MAX_CACHED_BODY) {
-        let response = CachedResponse {
-            status: 200,
-            headers,
-            body,
-        };
-        cache::store(key, &response);
-    }
+    let Ok(body) = answer.read_all(MAX_CACHED_BODY) else {
+        return;
+    };
+    // A streaming request's revalidation reads the stream whole.
+    let response = CachedResponse {
+        status: 200,
+        headers,
+        body,
+    };
+    cache::store(slot.key, &response, slot.lifetimes);
 }
 
-/// Passes the answer on as it arrives, reading its token usage on the way;
-/// returns the tokens to charge, as [`proxy`] does.
+/// Passes the answer on as it arrives, reading its token usage on the way
+/// and, with `slot`, recording a stream to store once it completed.
 fn stream_through(
     answer: Answer,
     head: Head,
     request: &ChatRequest,
     out: ResponseOutparam,
+    slot: Option<CacheSlot<'_>>,
 ) -> Option<u64> {
     let status = answer.status;
+    let stored_headers = stored_headers(&head);
     let mut tap = if request.is_stream() && status == 200 {
-        UsageTap::stream(request.asks_for_usage())
+        UsageTap::stream(request.asks_for_usage(), slot.is_some())
     } else {
         UsageTap::json()
     };
@@ -130,6 +125,14 @@ fn stream_through(
         writer.write_all(event.as_bytes());
     }
     writer.finish();
+    if let (true, Some(slot), Some(events)) = (complete, slot, tap.take_recording()) {
+        let response = CachedResponse {
+            status: 200,
+            headers: stored_headers,
+            body: events,
+        };
+        cache::store(slot.key, &response, slot.lifetimes);
+    }
     match status {
         200 => tap.total_tokens(),
         // A refused request costs what the provider says, else nothing.

@@ -25,19 +25,33 @@ pub enum UsageTap {
         splitter: EventSplitter,
         forward_usage_chunk: bool,
         total: Option<u64>,
+        /// The events worth caching (usage chunks left out), while they fit.
+        recording: Option<Vec<u8>>,
     },
 }
+
+/// A recording is dropped once it outgrows what the cache would store.
+const MAX_RECORDING_BYTES: usize = 1024 * 1024;
 
 impl UsageTap {
     pub fn json() -> Self {
         UsageTap::Json { body: Vec::new() }
     }
 
-    pub fn stream(client_asked_for_usage: bool) -> Self {
+    pub fn stream(client_asked_for_usage: bool, record: bool) -> Self {
         UsageTap::Stream {
             splitter: EventSplitter::default(),
             forward_usage_chunk: client_asked_for_usage,
             total: None,
+            recording: record.then(Vec::new),
+        }
+    }
+
+    /// The recorded events, if recording was asked for and they fit.
+    pub fn take_recording(&mut self) -> Option<Vec<u8>> {
+        match self {
+            UsageTap::Json { .. } => None,
+            UsageTap::Stream { recording, .. } => recording.take(),
         }
     }
 
@@ -72,22 +86,34 @@ impl Filter for UsageTap {
                 splitter,
                 forward_usage_chunk,
                 total,
+                recording,
             } => {
                 let mut forward = Vec::with_capacity(chunk.len());
                 for event in splitter.push(chunk) {
-                    let usage_only = sse::data(&event).and_then(|data| usage_chunk(&data));
-                    match usage_only {
-                        Some((tokens, has_choices)) => {
-                            *total = Some(tokens);
-                            if *forward_usage_chunk || has_choices {
-                                forward.extend_from_slice(&event);
-                            }
-                        }
-                        None => forward.extend_from_slice(&event),
+                    let usage = sse::data(&event).and_then(|data| usage_chunk(&data));
+                    if let Some((tokens, _)) = usage {
+                        *total = Some(tokens);
+                    }
+                    let usage_only = usage.is_some_and(|(_, has_choices)| !has_choices);
+                    if !usage_only {
+                        record(recording, &event);
+                    }
+                    if !usage_only || *forward_usage_chunk {
+                        forward.extend_from_slice(&event);
                     }
                 }
                 Cow::Owned(forward)
             }
+        }
+    }
+}
+
+fn record(recording: &mut Option<Vec<u8>>, event: &[u8]) {
+    if let Some(recorded) = recording {
+        if recorded.len() + event.len() > MAX_RECORDING_BYTES {
+            *recording = None;
+        } else {
+            recorded.extend_from_slice(event);
         }
     }
 }
@@ -141,16 +167,17 @@ mod tests {
 
     #[test]
     fn strips_the_usage_chunk_the_client_did_not_ask_for() {
-        let mut tap = UsageTap::stream(false);
+        let mut tap = UsageTap::stream(false, true);
         let (first, second) = USAGE.split_at(20);
         let out = run(&mut tap, &[CONTENT, first, second, DONE]);
         assert_eq!(out, [CONTENT, DONE].concat());
         assert_eq!(tap.total_tokens(), Some(10));
+        assert_eq!(tap.take_recording(), Some([CONTENT, DONE].concat()));
     }
 
     #[test]
     fn keeps_it_when_the_client_asked() {
-        let mut tap = UsageTap::stream(true);
+        let mut tap = UsageTap::stream(true, false);
         let out = run(&mut tap, &[CONTENT, USAGE, DONE]);
         assert_eq!(out, [CONTENT, USAGE, DONE].concat());
         assert_eq!(tap.total_tokens(), Some(10));

@@ -1,8 +1,11 @@
 //! Everything that is not an AI route goes to the origin VPS unchanged,
 //! except for hop-by-hop headers, which belong to one connection only.
+//! GETs whose responses allow it are cached ([`cached`]).
+
+mod cached;
 
 use wasip2::http::types::{Method, ResponseOutparam};
-use wws_guest::http::{self, HttpError};
+use wws_guest::http::{self, HttpError, Response};
 
 use crate::config;
 use crate::error::ApiError;
@@ -16,6 +19,9 @@ pub fn forward(mut inbound: Inbound, mut context: Context, out: ResponseOutparam
         return outbound::send_error(out, &error, &context.headers());
     };
     let url = target_url(&origin, &inbound.path, &inbound.query);
+    if matches!(inbound.method, Method::Get) {
+        return cached::forward(&inbound, &url, context, out);
+    }
     let headers = forwarded_headers(&inbound);
     let is_head = matches!(inbound.method, Method::Head);
     let Some(mut upload) = inbound.take_body() else {
@@ -43,19 +49,38 @@ pub fn forward(mut inbound: Inbound, mut context: Context, out: ResponseOutparam
             return outbound::send_error(out, &upstream_error(&error), &context.headers());
         }
     };
+    pass_through(response, &context, out, !is_head, None);
+}
+
+/// Sends the origin's response on as it arrives, minus hop-by-hop headers.
+fn pass_through(
+    response: Response,
+    context: &Context,
+    out: ResponseOutparam,
+    with_body: bool,
+    cache_label: Option<&str>,
+) {
+    let mut head = response_head(&response);
+    head.extend(&context.headers());
+    if let Some(label) = cache_label {
+        head.set("x-wws-cache", label);
+    }
+    if let Some(mut writer) = Writer::start(out, head) {
+        if with_body {
+            writer.pipe(response.into_body(), &mut Unchanged);
+        }
+        writer.finish();
+    }
+}
+
+fn response_head(response: &Response) -> Head {
     let mut head = Head::new(response.status);
     for (name, value) in &response.headers {
         if !is_hop_by_hop(name) {
             head.headers.push((name.clone(), value.clone()));
         }
     }
-    head.extend(&context.headers());
-    if let Some(mut writer) = Writer::start(out, head) {
-        if !is_head {
-            writer.pipe(response.into_body(), &mut Unchanged);
-        }
-        writer.finish();
-    }
+    head
 }
 
 /// `origin_url` + path + query. The path always starts with `/`, so the

@@ -1,0 +1,33 @@
+//! Single flight: one upstream fetch per key at a time, across instances.
+//!
+//! The lease is a KV value holding its expiry, taken with compare-and-swap:
+//! a request that finds no lease, or an expired one, takes it. A request that
+//! crashes while holding it blocks others for at most `LEASE_MILLIS`.
+
+use wws_guest::kv::{KvError, Store};
+
+/// Longer than a typical completion, short enough that a lost lease heals.
+pub const LEASE_MILLIS: u64 = 30_000;
+
+pub fn lease_key(cache_key: &str) -> String {
+    format!("fill:{cache_key}")
+}
+
+/// True when the caller now holds the lease for `cache_key`.
+pub fn claim(store: &Store, cache_key: &str, now_millis: u64) -> Result<bool, KvError> {
+    let expires = (now_millis + LEASE_MILLIS).to_string().into_bytes();
+    store.swap_if(&lease_key(cache_key), |current| {
+        match current.and_then(parse_millis) {
+            Some(held_until) if held_until > now_millis => None,
+            _ => Some(expires.clone()),
+        }
+    })
+}
+
+pub fn release(store: &Store, cache_key: &str) -> Result<(), KvError> {
+    store.delete(&lease_key(cache_key))
+}
+
+fn parse_millis(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}

@@ -1,0 +1,55 @@
+//! Operator endpoints, for principals with the `admin` role only (an API
+//! key configured with `"role": "admin"`, or a JWT whose `role` is `admin`).
+
+use serde::Deserialize;
+use wasip2::http::types::ResponseOutparam;
+
+use crate::error::ApiError;
+use crate::inbound::Inbound;
+use crate::mylder::wws::cache;
+use crate::outbound::{self, Head};
+use crate::pipeline::Context;
+
+pub const PURGE_PATH: &str = "/api/wws/cache/purge";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Purge {
+    /// Every entry whose path starts with this.
+    prefix: Option<String>,
+    /// Every entry of this route (and the paths below it).
+    route: Option<String>,
+}
+
+/// `POST /api/wws/cache/purge` with `{"route": "/v1/chat/completions"}` or
+/// `{"prefix": "/api/"}`; answers `{"purged": <entries deleted>}`.
+pub fn purge(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
+    if context.identity.principal.role != "admin" {
+        let error = ApiError::new(403, "permission_denied", "cache purges need the admin role");
+        return outbound::send_error(out, &error, &context.headers());
+    }
+    let request = inbound
+        .read_body()
+        .and_then(|body| {
+            serde_json::from_slice::<Purge>(&body).map_err(|_| {
+                ApiError::bad_request("expected {\"route\": \"/path\"} or {\"prefix\": \"/path\"}")
+            })
+        })
+        .and_then(|purge| match (purge.route, purge.prefix) {
+            (Some(path), None) | (None, Some(path)) if path.starts_with('/') => Ok(path),
+            _ => Err(ApiError::bad_request(
+                "give exactly one of \"route\" or \"prefix\", starting with /",
+            )),
+        });
+    let prefix = match request {
+        Ok(prefix) => prefix,
+        Err(error) => return outbound::send_error(out, &error, &context.headers()),
+    };
+    let purged = cache::purge(&prefix);
+    eprintln!("gateway: cache purge of {prefix:?} deleted {purged} entries");
+    let mut head = Head::new(200);
+    head.set("content-type", "application/json");
+    head.extend(&context.headers());
+    let body = serde_json::json!({ "purged": purged, "prefix": prefix });
+    outbound::send(out, head, body.to_string().as_bytes());
+}
