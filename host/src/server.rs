@@ -247,17 +247,30 @@ impl Server {
             .new_incoming_request(Scheme::Http, request)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = self.pre.clone();
+        let (instantiated, instantiate_time) = tokio::sync::oneshot::channel();
         // The guest keeps running after its response head is sent: body
         // streaming and background revalidation happen in this task.
         let task = tokio::spawn(async move {
+            let started = Instant::now();
             let proxy = pre.instantiate_async(&mut store).await?;
+            let _ = instantiated.send(started.elapsed());
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, incoming, out)
                 .await
         });
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(mut response)) => {
+                // What the per-request sandbox costs, next to the guest's own
+                // Server-Timing entries, so benchmarks can report it.
+                if let Ok(elapsed) = instantiate_time.await {
+                    let entry = format!("instantiate;dur={:.3}", elapsed.as_secs_f64() * 1000.0);
+                    if let Ok(value) = entry.parse() {
+                        response.headers_mut().append("server-timing", value);
+                    }
+                }
+                Ok(response)
+            }
             Ok(Err(code)) => bail!("component answered with error code {code:?}"),
             Err(_) => match task.await {
                 Ok(Ok(())) => bail!("component returned without sending a response"),

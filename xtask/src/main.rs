@@ -3,12 +3,15 @@
 //! - `build`: builds the five components for `wasm32-wasip2` and composes
 //!   them into `target/wws.wasm`, refusing imports no supported host provides;
 //! - `up [args]`: builds, then serves the app with `wws-host up [args]`;
-//! - `test`: builds, then runs every unit and integration test.
+//! - `test`: builds, then runs every unit and integration test;
+//! - `bench [--seconds N] [--upstream-latency-ms N]`: the benchmark (see
+//!   BENCHMARKS.md), on SQLite and on a Redis it starts itself.
 
 mod compose;
 mod imports;
 mod redis;
 mod sdk;
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,7 +63,33 @@ fn main() -> Result<()> {
                 &[&["test", "--workspace"], &strs(&rest)[..]].concat(),
             )
         }
-        _ => bail!("usage: cargo xtask <build | up [wws-host args] | test [cargo test args]>"),
+        "bench" => {
+            build(&root)?;
+            cargo(
+                &root,
+                &["build", "--release", "-p", "wws-host", "-p", "wws-bench"],
+            )?;
+            let oha = tools::oha(&root)?;
+            let redis = redis::RedisServer::start()?;
+            let status = Command::new(root.join("target/release/wws-bench"))
+                .arg("--root")
+                .arg(&root)
+                .arg("--host")
+                .arg(root.join("target/release/wws-host"))
+                .arg("--oha")
+                .arg(oha)
+                .args(["--redis", &redis.url])
+                .args(&rest)
+                .status()
+                .context("running wws-bench")?;
+            if !status.success() {
+                bail!("wws-bench failed with {status}");
+            }
+            Ok(())
+        }
+        _ => bail!(
+            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [options]>"
+        ),
     }
 }
 

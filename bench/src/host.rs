@@ -1,0 +1,81 @@
+//! wws-host as a separate process, the way it is deployed, so its memory can
+//! be read from `/proc`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+pub struct Host {
+    child: Child,
+    pub url: String,
+    _state: tempfile::TempDir,
+}
+
+impl Host {
+    pub fn start(
+        binary: &Path,
+        root: &Path,
+        redis: Option<&str>,
+        variables: &[(String, String)],
+    ) -> Result<Self> {
+        let state = tempfile::tempdir()?;
+        let mut command = Command::new(binary);
+        command
+            .args(["up", "--listen", "127.0.0.1:0", "-f"])
+            .arg(root.join("spin.toml"))
+            .arg("--state-dir")
+            .arg(state.path());
+        if let Some(url) = redis {
+            let config = state.path().join("runtime-config.toml");
+            std::fs::write(
+                &config,
+                format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+            )?;
+            command.arg("--runtime-config-file").arg(config);
+        }
+        for (name, value) in variables {
+            command.arg("--variable").arg(format!("{name}={value}"));
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let mut stdout = BufReader::new(child.stdout.take().context("host stdout")?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let Some(url) = line.trim().strip_prefix("Serving ").map(str::to_string) else {
+            let _ = child.kill();
+            bail!("wws-host did not start: {line:?}");
+        };
+        // The access log goes to stdout; keep draining it so it never blocks.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while stdout.read_line(&mut sink).is_ok_and(|read| read > 0) {
+                sink.clear();
+            }
+        });
+        Ok(Self {
+            child,
+            url,
+            _state: state,
+        })
+    }
+
+    /// Peak resident set size so far, in MiB (`VmHWM`).
+    pub fn peak_rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,246 @@
+//! The WWS benchmark, run by `cargo xtask bench`: a loopback mock upstream,
+//! wws-host (release) serving the composed component, and `oha` driving
+//! each scenario at concurrency 1 and at a fixed rate, next to the same load
+//! sent straight to the mock. Overheads are gateway minus baseline within
+//! the same run; results print as a table and land in
+//! `target/bench/results.json`.
+
+mod host;
+mod load;
+mod mock;
+mod probe;
+mod report;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use load::Load;
+use report::{Report, Row};
+
+struct Options {
+    root: PathBuf,
+    host: PathBuf,
+    oha: PathBuf,
+    redis: Option<String>,
+    duration: Duration,
+    shape: mock::Shape,
+}
+
+fn options() -> Result<Options> {
+    let mut args = std::env::args().skip(1);
+    let mut options = Options {
+        root: PathBuf::from("."),
+        host: PathBuf::from("target/release/wws-host"),
+        oha: PathBuf::from("oha"),
+        redis: None,
+        duration: Duration::from_secs(8),
+        shape: mock::Shape {
+            latency: Duration::ZERO,
+            chunks: 20,
+            chunk_gap: Duration::from_millis(10),
+        },
+    };
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--root" => options.root = value()?.into(),
+            "--host" => options.host = value()?.into(),
+            "--oha" => options.oha = value()?.into(),
+            "--redis" => options.redis = Some(value()?),
+            "--seconds" => options.duration = Duration::from_secs(value()?.parse()?),
+            "--upstream-latency-ms" => {
+                options.shape.latency = Duration::from_millis(value()?.parse()?)
+            }
+            other => anyhow::bail!("unknown option {other}"),
+        }
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let options = options()?;
+    let upstream = format!("http://{}", mock::start(options.shape).await?);
+    let mut report = Report::default();
+    let mut stores = vec![("sqlite", None)];
+    if let Some(url) = &options.redis {
+        stores.push(("redis", Some(url.as_str())));
+    }
+    for (store, redis) in stores {
+        eprintln!("--- {store}");
+        let host = host::Host::start(&options.host, &options.root, redis, &variables(&upstream))?;
+        run_store(&options, &upstream, &host, store, &mut report).await?;
+        report
+            .peak_rss_mib
+            .insert(store.to_string(), host.peak_rss_mib().unwrap_or(f64::NAN));
+    }
+    report.wasm_bytes = std::fs::metadata(options.root.join("target/wws.wasm"))?.len();
+    report.print();
+    let out = options.root.join("target/bench/results.json");
+    std::fs::create_dir_all(out.parent().context("results folder")?)?;
+    std::fs::write(&out, serde_json::to_vec_pretty(&report.to_json())?)?;
+    eprintln!("results: {}", out.display());
+    Ok(())
+}
+
+/// Points the app at the mock; limits high enough never to refuse the load.
+fn variables(upstream: &str) -> Vec<(String, String)> {
+    let limits = json!({ "default": 1_000_000_000u64, "/v1/chat/completions": 1_000_000_000u64,
+                         "tokens": { "per_minute": 1_000_000_000_000u64 } });
+    [
+        ("synthetic_api_key", mock::PROVIDER_KEY.to_string()),
+        ("zai_api_key", mock::PROVIDER_KEY.to_string()),
+        ("primary_base_url", format!("{upstream}/openai/v1")),
+        ("fallback_base_url", format!("{upstream}/api/paas/v4")),
+        ("primary_allowed_host", upstream.to_string()),
+        ("fallback_allowed_host", upstream.to_string()),
+        ("supabase_url", upstream.to_string()),
+        ("supabase_anon_key", "bench-anon-key".to_string()),
+        ("rate_limits", limits.to_string()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect()
+}
+
+const CHAT: &str = r#"{"messages":[{"role":"user","content":"benchmark"}],"temperature":0.7}"#;
+const CACHEABLE: &str = r#"{"messages":[{"role":"user","content":"benchmark"}],"temperature":0}"#;
+const STREAM: &str = r#"{"messages":[{"role":"user","content":"benchmark"}],"stream":true}"#;
+
+async fn run_store(
+    options: &Options,
+    upstream: &str,
+    host: &host::Host,
+    store: &str,
+    report: &mut Report,
+) -> Result<()> {
+    let user = format!("Bearer {}", mock::USER_TOKEN);
+    let provider = format!("Bearer {}", mock::PROVIDER_KEY);
+    let json_type = ("content-type", "application/json");
+    let as_user = [("authorization", user.as_str()), json_type];
+    let as_provider = [("authorization", provider.as_str()), json_type];
+    let direct = format!("{upstream}/openai/v1/chat/completions");
+    let gateway = format!("{}/v1/chat/completions", host.url);
+
+    // Warm up: the session cache and the cache entry exist before measuring.
+    for body in [CHAT, CACHEABLE] {
+        let request = probe::Request {
+            url: &gateway,
+            headers: &as_user,
+            body,
+        };
+        probe::server_timing(&request, 20).await?;
+    }
+
+    let ai = Scenario {
+        name: "AI request",
+        url: &gateway,
+        headers: &as_user,
+        body: CHAT,
+        status: 200,
+    };
+    let cache_hit = Scenario {
+        name: "cache hit",
+        url: &gateway,
+        headers: &as_user,
+        body: CACHEABLE,
+        status: 200,
+    };
+    let rejected = Scenario {
+        name: "rejected (401)",
+        url: &gateway,
+        headers: &[json_type],
+        body: CHAT,
+        status: 401,
+    };
+    let baseline = Scenario {
+        name: "baseline (direct to mock)",
+        url: &direct,
+        headers: &as_provider,
+        body: CHAT,
+        status: 200,
+    };
+    let groups: [(Option<u32>, Vec<&Scenario>); 3] = [
+        (None, vec![&ai, &cache_hit, &rejected]),
+        (Some(500), vec![&ai, &rejected]),
+        (Some(2000), vec![&cache_hit]),
+    ];
+    for (rate, scenarios) in groups {
+        let base = oha(options, &baseline, rate)?;
+        report
+            .rows
+            .push(Row::new(baseline.name, store, rate, base.clone(), None));
+        for scenario in scenarios {
+            eprintln!(
+                "{} at {}",
+                scenario.name,
+                rate.map_or("c=1".into(), |r| format!("{r} rps"))
+            );
+            let measured = oha(options, scenario, rate)?;
+            report
+                .rows
+                .push(Row::new(scenario.name, store, rate, measured, Some(&base)));
+        }
+    }
+
+    for (name, body, headers) in [
+        ("AI request", CHAT, &as_user[..]),
+        ("cache hit", CACHEABLE, &as_user[..]),
+        ("rejected (401)", CHAT, &[json_type][..]),
+    ] {
+        let request = probe::Request {
+            url: &gateway,
+            headers,
+            body,
+        };
+        report.server_timing.insert(
+            format!("{store}: {name}"),
+            probe::server_timing(&request, 300).await?,
+        );
+    }
+    let direct_stream = probe::stream_timing(
+        &probe::Request {
+            url: &direct,
+            headers: &as_provider,
+            body: STREAM,
+        },
+        30,
+    )
+    .await?;
+    let gateway_stream = probe::stream_timing(
+        &probe::Request {
+            url: &gateway,
+            headers: &as_user,
+            body: STREAM,
+        },
+        30,
+    )
+    .await?;
+    report
+        .streams
+        .insert(store.to_string(), (direct_stream, gateway_stream));
+    Ok(())
+}
+
+struct Scenario<'a> {
+    name: &'static str,
+    url: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    body: &'a str,
+    status: u16,
+}
+
+fn oha(options: &Options, scenario: &Scenario<'_>, rate: Option<u32>) -> Result<load::Measured> {
+    let load = Load {
+        url: scenario.url,
+        method: "POST",
+        headers: scenario.headers,
+        body: Some(scenario.body),
+        rate,
+        duration: options.duration,
+    };
+    load::run(&options.oha, &load, scenario.status)
+}

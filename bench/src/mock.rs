@@ -1,0 +1,138 @@
+//! The upstream every scenario talks to: an OpenAI-compatible provider and
+//! Supabase's `/auth/v1/user`, on loopback, answering after a fixed latency.
+//! Streams send `chunks` events `chunk_gap` apart.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+pub const PROVIDER_KEY: &str = "bench-provider-key";
+pub const USER_TOKEN: &str = "bench-user-token";
+
+#[derive(Clone, Copy)]
+pub struct Shape {
+    pub latency: Duration,
+    pub chunks: usize,
+    pub chunk_gap: Duration,
+}
+
+type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+pub async fn start(shape: Shape) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let service = hyper::service::service_fn(move |request| async move {
+                Ok::<_, Infallible>(answer(request, shape).await)
+            });
+            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+        }
+    });
+    Ok(addr)
+}
+
+async fn answer(request: hyper::Request<Incoming>, shape: Shape) -> hyper::Response<Body> {
+    let path = request.uri().path().to_string();
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if !shape.latency.is_zero() {
+        tokio::time::sleep(shape.latency).await;
+    }
+    if path == "/auth/v1/user" {
+        if authorization != format!("Bearer {USER_TOKEN}") {
+            return full(401, "application/json", r#"{"msg":"invalid JWT"}"#.into());
+        }
+        let user =
+            json!({ "id": "bench-user", "email": "bench@example.com", "role": "authenticated" });
+        return full(200, "application/json", user.to_string().into());
+    }
+    if authorization != format!("Bearer {PROVIDER_KEY}") {
+        return full(
+            401,
+            "application/json",
+            r#"{"error":{"message":"bad key"}}"#.into(),
+        );
+    }
+    let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if request["stream"] == json!(true) {
+        return stream(shape);
+    }
+    let completion = json!({
+        "id": "chatcmpl-bench", "object": "chat.completion", "model": request["model"],
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "benchmark answer" }, "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14 },
+    });
+    full(200, "application/json", completion.to_string().into())
+}
+
+fn stream(shape: Shape) -> hyper::Response<Body> {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
+    tokio::spawn(async move {
+        for index in 0..shape.chunks {
+            let chunk = json!({ "object": "chat.completion.chunk",
+                "choices": [{ "index": 0, "delta": { "content": format!("t{index} ") } }] });
+            if sender
+                .send(Bytes::from(format!("data: {chunk}\n\n")))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(shape.chunk_gap).await;
+        }
+        let _ = sender.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+    });
+    hyper::Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream")
+        .body(frames(receiver).boxed())
+        .expect("valid response")
+}
+
+/// A body that sends each chunk the moment it is produced.
+fn frames(
+    receiver: tokio::sync::mpsc::Receiver<Bytes>,
+) -> impl hyper::body::Body<Data = Bytes, Error = Infallible> + Send + 'static {
+    struct Frames(tokio::sync::mpsc::Receiver<Bytes>);
+    impl hyper::body::Body for Frames {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            context: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            self.0
+                .poll_recv(context)
+                .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+        }
+    }
+    Frames(receiver)
+}
+
+fn full(status: u16, content_type: &str, body: Bytes) -> hyper::Response<Body> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(body).boxed())
+        .expect("valid response")
+}

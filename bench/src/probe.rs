@@ -1,0 +1,141 @@
+//! Measurements oha cannot take: time to first byte and gaps between
+//! chunks of streams, and the gateway's own `Server-Timing` entries.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+
+pub struct Request<'a> {
+    pub url: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: &'a str,
+}
+
+/// One keep-alive connection, as a client SDK holds it.
+struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    authority: String,
+}
+
+impl Connection {
+    async fn open(url: &str) -> Result<Self> {
+        let authority = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let stream = tokio::net::TcpStream::connect(&authority).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(Self { sender, authority })
+    }
+
+    async fn send(
+        &mut self,
+        request: &Request<'_>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>> {
+        let path = request
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches(self.authority.as_str());
+        let mut builder = hyper::Request::post(path).header("host", &self.authority);
+        for (name, value) in request.headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(Full::new(Bytes::from(request.body.to_string())))?;
+        Ok(self.sender.send_request(request).await?)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+}
+
+fn percentiles(mut millis: Vec<f64>) -> Percentiles {
+    millis.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        millis
+            .get(((millis.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Percentiles {
+        p50: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamTiming {
+    pub first_byte_ms: Percentiles,
+    pub chunk_gap_ms: Percentiles,
+}
+
+/// Time to the first body bytes and between later chunks, over `samples`
+/// streamed requests.
+pub async fn stream_timing(request: &Request<'_>, samples: usize) -> Result<StreamTiming> {
+    let mut connection = Connection::open(request.url).await?;
+    let (mut first_bytes, mut gaps) = (Vec::new(), Vec::new());
+    for _ in 0..samples {
+        let started = Instant::now();
+        let mut body = connection.send(request).await?.into_body();
+        let mut last: Option<Instant> = None;
+        while let Some(frame) = body.frame().await {
+            if !frame.context("stream broke")?.is_data() {
+                continue;
+            }
+            let now = Instant::now();
+            match last {
+                None => first_bytes.push(ms(now - started)),
+                Some(previous) => gaps.push(ms(now - previous)),
+            }
+            last = Some(now);
+        }
+    }
+    Ok(StreamTiming {
+        first_byte_ms: percentiles(first_bytes),
+        chunk_gap_ms: percentiles(gaps),
+    })
+}
+
+/// Every `Server-Timing` entry over `samples` sequential requests.
+pub async fn server_timing(
+    request: &Request<'_>,
+    samples: usize,
+) -> Result<BTreeMap<String, Percentiles>> {
+    let mut connection = Connection::open(request.url).await?;
+    let mut entries: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for _ in 0..samples {
+        let response = connection.send(request).await?;
+        for value in response.headers().get_all("server-timing") {
+            for entry in value.to_str().unwrap_or_default().split(',') {
+                let mut parts = entry.trim().split(';');
+                let name = parts.next().unwrap_or_default().to_string();
+                let duration =
+                    parts.find_map(|part| part.trim().strip_prefix("dur=")?.parse::<f64>().ok());
+                if let Some(duration) = duration {
+                    entries.entry(name).or_default().push(duration);
+                }
+            }
+        }
+        response.into_body().collect().await?;
+    }
+    Ok(entries
+        .into_iter()
+        .map(|(name, values)| (name, percentiles(values)))
+        .collect())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
