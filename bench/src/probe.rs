@@ -51,6 +51,7 @@ impl Connection {
             builder = builder.header(*name, *value);
         }
         let request = builder.body(Full::new(Bytes::from(request.body.to_string())))?;
+        self.sender.ready().await?;
         Ok(self.sender.send_request(request).await?)
     }
 }

@@ -16,7 +16,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -323,11 +323,27 @@ fn compiled(engine: &Engine, source: &std::path::Path) -> Result<Component> {
 
 /// One engine per process: compiled code and its caches are shared by every
 /// server the process runs (tests start many).
+/// Concurrent requests (each one instance of the composed component) the
+/// pool holds slots for; beyond it, instantiation fails and the request 500s.
+const INSTANCE_SLOTS: u32 = 512;
+/// Per guest memory; the components use a few MiB.
+const GUEST_MEMORY_LIMIT: usize = 256 << 20;
+
 fn engine() -> Result<Engine> {
     static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
     if let Some(engine) = ENGINE.get() {
         return Ok(engine.clone());
     }
-    let engine = Engine::new(&Config::new())?;
+    let mut config = Config::new();
+    // A fresh instance per request: the pooling allocator keeps memories
+    // and tables mapped and reuses them instead of mapping per request.
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(INSTANCE_SLOTS)
+        .total_core_instances(INSTANCE_SLOTS * 8)
+        .total_memories(INSTANCE_SLOTS * 8)
+        .total_tables(INSTANCE_SLOTS * 8)
+        .max_memory_size(GUEST_MEMORY_LIMIT);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config)?;
     Ok(ENGINE.get_or_init(|| engine).clone())
 }

@@ -14,7 +14,11 @@ pub fn oha(root: &Path) -> Result<PathBuf> {
     if installed.exists() {
         return Ok(installed);
     }
-    if Command::new("oha").arg("--version").output().is_ok_and(|o| o.status.success()) {
+    if Command::new("oha")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return Ok(PathBuf::from("oha"));
     }
     eprintln!("installing oha {OHA_VERSION} into target/tools (once; a few minutes)");
