@@ -27,7 +27,7 @@ use crate::allowed_hosts::AllowedHosts;
 use crate::bindings::SpinHost;
 use crate::kv::{KvFaults, KvStore};
 use crate::manifest::App;
-use crate::outbound::OutboundPolicy;
+use crate::outbound::{OutboundPolicy, Pool};
 use crate::runtime_config::RuntimeConfig;
 use crate::state::{KvStores, WwsState};
 use crate::variables::{Resolved, Sources};
@@ -56,6 +56,8 @@ pub struct Server {
     kv: Arc<KvStores>,
     variables: Arc<HashMap<String, String>>,
     allowed_hosts: Arc<AllowedHosts>,
+    /// Keep-alive upstream connections, shared by every request.
+    pool: Arc<Pool>,
 }
 
 impl Server {
@@ -125,6 +127,7 @@ impl Server {
             }),
             variables: Arc::new(variables),
             allowed_hosts: Arc::new(allowed_hosts),
+            pool: Arc::default(),
         })
     }
 
@@ -237,6 +240,7 @@ impl Server {
                 variables: self.variables.clone(),
                 outbound: OutboundPolicy {
                     allowed: self.allowed_hosts.clone(),
+                    pool: self.pool.clone(),
                 },
             },
         );

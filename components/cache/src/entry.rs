@@ -1,5 +1,6 @@
 //! A stored response with the moments it stops being fresh, stale-servable
-//! and error-servable. Deadlines are absolute so every entry can carry its own
+//! and error-servable. Deadlines are absolute (Unix milliseconds, so a
+//! one-second lifetime is a whole second) and every entry can carry its own
 //! lifetimes (a `max-age` from the origin, a client's opt-in).
 
 use base64::Engine;

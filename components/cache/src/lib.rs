@@ -65,7 +65,7 @@ impl Guest for CacheManager {
     fn lookup(key: String) -> Option<Hit> {
         let store = kv::Store::open_default().ok()?;
         let bytes = store.get(&key).ok()??;
-        let now = time::now_secs();
+        let now = time::now_millis();
         let state = entry::decode(&bytes).and_then(|stored| Some((stored.state(now)?, stored)));
         let Some((state, stored)) = state else {
             let _ = store.delete(&key);
@@ -77,7 +77,7 @@ impl Guest for CacheManager {
                 entry::State::Stale => Freshness::Stale,
                 entry::State::ErrorOnly => Freshness::ErrorOnly,
             },
-            age_secs: now.saturating_sub(stored.stored_at),
+            age_secs: now.saturating_sub(stored.stored_at) / 1000,
             response: CachedResponse {
                 status: stored.status,
                 headers: stored.headers,
@@ -87,14 +87,14 @@ impl Guest for CacheManager {
     }
 
     fn store(key: String, response: CachedResponse, lifetimes: Lifetimes) -> bool {
-        let now = time::now_secs();
-        let fresh_until = now + lifetimes.fresh_secs;
-        let stale_until = fresh_until + lifetimes.stale_secs;
+        let now = time::now_millis();
+        let fresh_until = now + lifetimes.fresh_secs * 1000;
+        let stale_until = fresh_until + lifetimes.stale_secs * 1000;
         let stored = entry::Entry {
             stored_at: now,
             fresh_until,
             stale_until,
-            error_until: stale_until + lifetimes.stale_if_error_secs,
+            error_until: stale_until + lifetimes.stale_if_error_secs * 1000,
             status: response.status,
             headers: response.headers,
             body: response.body,

@@ -1,7 +1,11 @@
 //! Outgoing HTTP from guests: checked against `allowed_outbound_hosts`, then
-//! sent by wasmtime-wasi-http's default client.
+//! sent over a keep-alive connection from the host's [`Pool`].
+
+mod pool;
 
 use std::sync::Arc;
+
+pub use pool::Pool;
 
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -9,6 +13,7 @@ use crate::allowed_hosts::AllowedHosts;
 
 pub struct OutboundPolicy {
     pub allowed: Arc<AllowedHosts>,
+    pub pool: Arc<Pool>,
 }
 
 type SendFuture = Box<
@@ -41,13 +46,15 @@ impl WasiHttpHooks for OutboundPolicy {
             );
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
+        // The guest's body completion needs no relay: the pool's connection
+        // task drives the upload and reports failures through the response.
         let _ = fut;
+        let pool = self.pool.clone();
         Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            let response = pool.send(request, options).await?;
             Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
             ))
         })
     }
