@@ -36,6 +36,15 @@ pub fn redis_url() -> String {
         .expect("WWS_TEST_REDIS_URL is not set: run the suite with `cargo xtask test`")
 }
 
+/// A response header that must be present, as text.
+pub fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_else(|| panic!("missing header {name}"))
+}
+
 /// A token no other test uses, so shared stores never mix principals.
 pub fn unique_token(label: &str) -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -3,20 +3,11 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wws_tests::gateway::{ALICE, Env, Store};
+use wws_tests::gateway::{ALICE, Env, Store, header};
 use wws_tests::provider::{Step, zai_error};
 
 fn chat(stream: bool) -> Value {
     json!({ "messages": [{ "role": "user", "content": "hi" }], "stream": stream })
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_else(|| panic!("missing header {name}"))
-        .to_string()
 }
 
 /// Many failures in one test must not open the primary's circuit.
@@ -27,8 +18,8 @@ async fn answered_by(env: &Env, stream: bool) -> (String, String, String) {
         .send_json("/v1/chat/completions", Some(ALICE), &chat(stream))
         .await;
     assert_eq!(response.status(), 200);
-    let provider = header(&response, "x-wws-provider");
-    let attempts = header(&response, "x-wws-attempts");
+    let provider = header(&response, "x-wws-provider").to_string();
+    let attempts = header(&response, "x-wws-attempts").to_string();
     (provider, attempts, response.text().await.unwrap())
 }
 

@@ -4,7 +4,8 @@
 use futures_util::future::join_all;
 use serde_json::json;
 use wws_tests::gateway::{
-    ALICE, Env, Gateway, Store, redis_url, unique_token, variables_for, wait_for_window_with,
+    ALICE, Env, Gateway, Store, header, redis_url, unique_token, variables_for,
+    wait_for_window_with,
 };
 
 const CHAT_LIMIT: usize = 60;
@@ -79,14 +80,6 @@ async fn two_hosts_sharing_redis_enforce_one_global_limit() {
 
 fn chat() -> serde_json::Value {
     json!({ "messages": [{ "role": "user", "content": "hi" }] })
-}
-
-fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_else(|| panic!("missing header {name}"))
 }
 
 #[tokio::test]

@@ -2,16 +2,7 @@
 //! `routing` variable, and the headers that explain the choice.
 
 use serde_json::{Value, json};
-use wws_tests::gateway::{ALICE, Env, Store};
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_else(|| panic!("missing header {name}"))
-        .to_string()
-}
+use wws_tests::gateway::{ALICE, Env, Store, header};
 
 async fn route(env: &Env, task_header: Option<&str>, body: Value) -> reqwest::Response {
     let mut request = env.post("/v1/chat/completions", Some(ALICE)).json(&body);

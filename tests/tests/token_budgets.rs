@@ -2,21 +2,12 @@
 //! provider's reported usage, for plain and streamed completions alike.
 
 use serde_json::{Value, json};
-use wws_tests::gateway::{Env, Store, unique_token, wait_for_window_with};
+use wws_tests::gateway::{Env, Store, header, unique_token, wait_for_window_with};
 
 const BUDGET: &str = r#"{"tokens": {"per_minute": 1000}}"#;
 
 fn chat(stream: bool) -> Value {
     json!({ "messages": [{ "role": "user", "content": "hi" }], "stream": stream })
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_else(|| panic!("missing header {name}"))
-        .to_string()
 }
 
 /// Two answers of 500 tokens fill a 1000-token budget; the third request is
