@@ -126,16 +126,9 @@ fn api_key(settings: &Settings, token_digest: &str) -> Option<Principal> {
     })
 }
 
-/// Anonymous callers are told apart by IP address alone: Spin's
-/// `spin-client-addr` is `ip:port`, and the port changes per connection.
+/// Anonymous callers are told apart by IP address alone.
 fn anonymous(client_addr: Option<&str>) -> Principal {
-    let address = client_addr.map_or_else(
-        || "unknown".to_string(),
-        |addr| {
-            addr.parse::<std::net::SocketAddr>()
-                .map_or_else(|_| addr.to_string(), |socket| socket.ip().to_string())
-        },
-    );
+    let address = client_addr.map_or_else(|| "unknown".to_string(), wws_guest::client::ip);
     Principal {
         id: format!("anon:{address}"),
         email: None,

@@ -31,15 +31,8 @@ struct CacheManager;
 
 impl Guest for CacheManager {
     fn policy_for(path: String) -> Policy {
-        let policies = config::get("cache_policy")
-            .and_then(|json| match policy::Policies::from_json(&json) {
-                Ok(policies) => Some(policies),
-                Err(error) => {
-                    eprintln!("cache: ignoring invalid cache_policy: {error}");
-                    None
-                }
-            })
-            .unwrap_or_default();
+        let policies =
+            config::parsed("cache_policy", policy::Policies::from_json).unwrap_or_default();
         let policy = policies.for_path(&path);
         Policy {
             enabled: policy.enabled,

@@ -30,15 +30,7 @@ const MINUTE_SECS: u32 = 60;
 const DAY_SECS: u32 = 86_400;
 
 fn policies() -> Policies {
-    config::get("rate_limits")
-        .and_then(|json| match Policies::from_json(&json) {
-            Ok(policies) => Some(policies),
-            Err(error) => {
-                eprintln!("ratelimit: ignoring invalid rate_limits: {error}");
-                None
-            }
-        })
-        .unwrap_or_default()
+    config::parsed("rate_limits", Policies::from_json).unwrap_or_default()
 }
 
 /// What a store failure turns into, per `on_store_error`.

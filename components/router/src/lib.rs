@@ -18,15 +18,7 @@ use wws_guest::config;
 /// The configured table; an invalid `routing` is logged and the seed's used,
 /// so a typo cannot take the AI routes down.
 fn table() -> Table {
-    config::get("routing")
-        .and_then(|json| match Table::from_json(&json) {
-            Ok(table) => Some(table),
-            Err(error) => {
-                eprintln!("router: ignoring invalid routing: {error}");
-                None
-            }
-        })
-        .unwrap_or_default()
+    config::parsed("routing", Table::from_json).unwrap_or_default()
 }
 
 struct ModelRouter;

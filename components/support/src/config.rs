@@ -19,3 +19,20 @@ pub fn get_u64(name: &str, default: u64) -> u64 {
         .and_then(|value| value.trim().parse().ok())
         .unwrap_or(default)
 }
+
+/// The variable parsed by `parse`, or `None` when unset. An invalid value is
+/// logged and ignored, so a typo in one setting falls back to its defaults
+/// instead of failing every request.
+pub fn parsed<T, E: std::fmt::Display>(
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Option<T> {
+    let value = get(name)?;
+    match parse(&value) {
+        Ok(parsed) => Some(parsed),
+        Err(error) => {
+            eprintln!("ignoring invalid {name}: {error}");
+            None
+        }
+    }
+}

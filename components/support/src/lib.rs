@@ -4,6 +4,7 @@
 //! imports onto [`bindings`] (wit-bindgen's `with:`), so the typed wrappers
 //! here serve every component and the raw bindings are generated once.
 
+pub mod client;
 pub mod config;
 pub mod digest;
 pub mod http;

@@ -105,11 +105,7 @@ fn forwarded_headers(inbound: &Inbound) -> Vec<(String, Vec<u8>)> {
         .collect();
     let client_ip = inbound
         .header("spin-client-addr")
-        .map(|addr| {
-            addr.parse::<std::net::SocketAddr>()
-                .map_or_else(|_| addr.to_string(), |socket| socket.ip().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
+        .map_or_else(|| "unknown".into(), wws_guest::client::ip);
     let forwarded_for = match inbound.header("x-forwarded-for") {
         Some(earlier) => format!("{earlier}, {client_ip}"),
         None => client_ip,
