@@ -132,17 +132,10 @@ impl ChatRequest {
     /// gets it for `model`, minus how it is delivered (`stream`,
     /// `stream_options`), so streamed and plain requests share entries.
     pub fn cache_body(&self, model: &str) -> Vec<u8> {
-        let mut body = self.body.clone();
-        for delivery in [
-            "stream",
-            "stream_options",
-            "task_type",
-            "taskType",
-            "context_length",
-        ] {
+        let mut body = self.for_model(model);
+        for delivery in ["stream", "stream_options"] {
             body.remove(delivery);
         }
-        body.insert("model".into(), Value::String(model.to_string()));
         serde_json::to_vec(&body).unwrap_or_default()
     }
 
@@ -150,11 +143,7 @@ impl ChatRequest {
     /// without the fields only WWS understands, and for streams with the
     /// usage chunk requested so the actual tokens can be charged.
     pub fn provider_body(&self, model: &str) -> Vec<u8> {
-        let mut body = self.body.clone();
-        for local in ["task_type", "taskType", "context_length"] {
-            body.remove(local);
-        }
-        body.insert("model".into(), Value::String(model.to_string()));
+        let mut body = self.for_model(model);
         if self.is_stream() {
             let options = body.entry("stream_options").or_insert_with(|| json!({}));
             match options.as_object_mut() {
@@ -165,6 +154,16 @@ impl ChatRequest {
             }
         }
         serde_json::to_vec(&body).unwrap_or_default()
+    }
+
+    /// The client's body for `model`, without the fields only WWS understands.
+    fn for_model(&self, model: &str) -> Map<String, Value> {
+        let mut body = self.body.clone();
+        for local in ["task_type", "taskType", "context_length"] {
+            body.remove(local);
+        }
+        body.insert("model".into(), Value::String(model.to_string()));
+        body
     }
 }
 

@@ -123,7 +123,7 @@ fn fetch_and_pass(
         headers: stored_headers(&head.headers),
         body,
     };
-    let label = if cached.body.len() > MAX_CACHED_BODY {
+    if cached.body.len() > MAX_CACHED_BODY {
         // Too large to cache: the rest still has to reach the client.
         let mut head = head;
         head.extend(&context.headers());
@@ -134,10 +134,8 @@ fn fetch_and_pass(
             writer.finish();
         }
         return;
-    } else {
-        "MISS"
-    };
-    caching::serve(&cached, 0, label, &context, out);
+    }
+    caching::serve(&cached, 0, "MISS", &context, out);
     cache::store(key, &cached, lifetimes);
 }
 
