@@ -211,3 +211,37 @@ async fn store_failures_follow_the_configured_policy() {
     let response = closed.send_json("/api/ai/chat", Some(ALICE), &chat()).await;
     assert_eq!(response.status(), 200, "recovers with the store");
 }
+
+/// A store that answers reads but fails every increment (a platform without
+/// `wasi:keyvalue/atomics`) can never count a request: the limiter refuses,
+/// even with the default fail-open policy, and the health check says why.
+#[tokio::test]
+async fn a_store_without_atomics_is_refused_not_silently_unlimited() {
+    let env = Env::start_with(&[], Store::Memory).await;
+    env.gateway.faults.fail_atomics(true);
+    let response = env.send_json("/api/ai/chat", Some(ALICE), &chat()).await;
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "rate_limiter_unavailable");
+    assert_eq!(
+        env.primary.count(),
+        0,
+        "nothing reached a provider uncounted"
+    );
+
+    let health: serde_json::Value = env
+        .get("/api/wws/health", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["kv"]["reachable"], true, "{health}");
+    assert_eq!(health["kv"]["atomics"], false, "{health}");
+    assert_eq!(health["status"], "degraded", "{health}");
+
+    env.gateway.faults.fail_atomics(false);
+    let response = env.send_json("/api/ai/chat", Some(ALICE), &chat()).await;
+    assert_eq!(response.status(), 200);
+}

@@ -1,4 +1,4 @@
-//! Operator endpoints, for principals with the `admin` role only (an API
+//! Operator endpoints (cache purge, provider stats), for principals with the `admin` role only (an API
 //! key configured with `"role": "admin"`, or a JWT whose `role` is `admin`).
 
 use serde::Deserialize;
@@ -7,10 +7,20 @@ use wasip2::http::types::ResponseOutparam;
 use crate::error::ApiError;
 use crate::inbound::Inbound;
 use crate::mylder::wws::cache;
+use crate::observe::provider_stats;
 use crate::outbound::{self, Head};
 use crate::pipeline::Context;
 
 pub const PURGE_PATH: &str = "/api/wws/cache/purge";
+pub const STATS_PATH: &str = "/api/wws/stats";
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::new(
+        403,
+        "permission_denied",
+        format!("{what} need the admin role"),
+    )
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,8 +35,7 @@ struct Purge {
 /// `{"prefix": "/api/"}`; answers `{"purged": <entries deleted>}`.
 pub fn purge(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
     if context.identity.principal.role != "admin" {
-        let error = ApiError::new(403, "permission_denied", "cache purges need the admin role");
-        return outbound::send_error(out, &error, &context.headers());
+        return outbound::send_error(out, &forbidden("cache purges"), &context.headers());
     }
     let request = inbound
         .read_body()
@@ -51,5 +60,25 @@ pub fn purge(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
     head.set("content-type", "application/json");
     head.extend(&context.headers());
     let body = serde_json::json!({ "purged": purged, "prefix": prefix });
+    outbound::send(out, head, body.to_string().as_bytes());
+}
+
+/// `GET /api/wws/stats`: per-provider request, error and fallback counts
+/// since the store was created, summed over every instance sharing it.
+pub fn stats(context: Context, out: ResponseOutparam) {
+    if context.identity.principal.role != "admin" {
+        return outbound::send_error(out, &forbidden("stats"), &context.headers());
+    }
+    let providers = match provider_stats::snapshot() {
+        Ok(providers) => providers,
+        Err(error) => {
+            let error = ApiError::new(503, "store_unavailable", error.to_string());
+            return outbound::send_error(out, &error, &context.headers());
+        }
+    };
+    let mut head = Head::new(200);
+    head.set("content-type", "application/json");
+    head.extend(&context.headers());
+    let body = serde_json::json!({ "providers": providers });
     outbound::send(out, head, body.to_string().as_bytes());
 }

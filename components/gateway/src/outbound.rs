@@ -8,6 +8,7 @@ use wasip2::http::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutpar
 use wasip2::io::streams::OutputStream;
 
 use crate::error::ApiError;
+use crate::observe::access_log;
 
 /// Header names that describe one hop and are never copied between hops.
 const HOP_BY_HOP: [&str; 9] = [
@@ -75,7 +76,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(out: ResponseOutparam, head: Head) -> Option<Self> {
+    /// Sends the head; every response passes here, so this is where the
+    /// request id is echoed and the access log learns what was answered.
+    pub fn start(out: ResponseOutparam, mut head: Head) -> Option<Self> {
+        if let Some(id) = access_log::request_id() {
+            head.set("x-request-id", id);
+        }
+        access_log::responded(&head);
         let fields = Fields::new();
         for (name, value) in &head.headers {
             if fields.append(name, value).is_err() {
@@ -120,6 +127,7 @@ impl Writer {
         let Writer { stream, body } = self;
         drop(stream);
         let _ = OutgoingBody::finish(body, None);
+        access_log::finish();
     }
 }
 
@@ -134,6 +142,7 @@ pub fn send(out: ResponseOutparam, mut head: Head, body: &[u8]) {
 
 /// Sends `error` as JSON, with `extra` headers (rate limits, timing) added.
 pub fn send_error(out: ResponseOutparam, error: &ApiError, extra: &[(String, String)]) {
+    access_log::error(error.kind);
     let mut head = Head::new(error.status);
     head.set("content-type", "application/json");
     head.extend(extra);

@@ -1,18 +1,17 @@
 //! The order every request goes through: read, authenticate, rate-limit,
-//! then dispatch to the AI path, the health check or the origin.
+//! then dispatch to the AI path, the operator endpoints or the origin.
 
 use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
 
 use crate::error::ApiError;
-use crate::inbound::Inbound;
+use crate::inbound::{self, Inbound};
 use crate::mylder::wws::auth::{self, AuthError, AuthSource, Identity};
 use crate::mylder::wws::ratelimit::{self, Decision, TokenDecision, Verdict};
 use crate::mylder::wws::types::RequestInfo;
-use crate::outbound::{self, Head};
+use crate::observe::{access_log, request_id};
+use crate::outbound;
 use crate::timing::ServerTiming;
-use crate::{admin, ai, config, origin};
-
-pub const HEALTH_PATH: &str = "/api/wws/health";
+use crate::{admin, ai, config, health, origin};
 
 /// What earlier stages learned, carried to whichever stage answers.
 pub struct Context {
@@ -40,6 +39,28 @@ impl Context {
 }
 
 pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
+    open_access_log(&request);
+    serve(request, out);
+    // Normally written when the body finished; this covers answers that
+    // never got that far (a client gone before the head was sent).
+    access_log::finish();
+}
+
+fn open_access_log(request: &IncomingRequest) {
+    let target = request.path_with_query().unwrap_or_default();
+    let route = target.split('?').next().unwrap_or_default();
+    let offered = request.headers().get("x-request-id");
+    let offered = offered
+        .first()
+        .and_then(|value| std::str::from_utf8(value).ok());
+    access_log::begin(
+        request_id::choose(offered),
+        inbound::method_name(&request.method()),
+        route,
+    );
+}
+
+fn serve(request: IncomingRequest, out: ResponseOutparam) {
     let mut timing = ServerTiming::default();
     let inbound = match Inbound::read(request, config::max_body_bytes()) {
         Ok(inbound) => inbound,
@@ -58,7 +79,10 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
         client_addr: inbound.header("spin-client-addr").map(str::to_string),
     };
     let identity = match timing.measure("auth", || auth::authenticate(&info)) {
-        Ok(identity) => identity,
+        Ok(identity) => {
+            access_log::principal(&identity.principal.id, auth_source_name(identity.source));
+            identity
+        }
         Err(error) => {
             let timing = vec![("server-timing".into(), timing.header_value())];
             return outbound::send_error(out, &auth_error(error), &timing);
@@ -79,34 +103,21 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
             let error = rate_limited(&context.decision);
             return outbound::send_error(out, &error, &context.headers());
         }
+        // The health check is how operators learn why the limiter is down,
+        // so it answers even then.
+        Verdict::Unavailable if inbound.path == health::PATH => {}
         Verdict::Unavailable => {
             return outbound::send_error(out, &limiter_unavailable(), &context.headers());
         }
     }
 
     match (&inbound.method, inbound.path.as_str()) {
-        (Method::Get, HEALTH_PATH) => health(out, &context),
+        (Method::Get, health::PATH) => health::check(out, &context),
         (Method::Post, admin::PURGE_PATH) => admin::purge(inbound, context, out),
+        (Method::Get, admin::STATS_PATH) => admin::stats(context, out),
         (_, path) if ai::handles(path) => ai::handle(inbound, context, out),
         _ => origin::forward(inbound, context, out),
     }
-}
-
-fn health(out: ResponseOutparam, context: &Context) {
-    let body = serde_json::json!({
-        "status": "ok",
-        "service": "wws",
-        "version": env!("CARGO_PKG_VERSION"),
-        "providers": {
-            "primary": config::provider("primary").is_some(),
-            "fallback": config::provider("fallback").is_some(),
-        },
-        "origin": config::origin_url().is_some(),
-    });
-    let mut head = Head::new(200);
-    head.set("content-type", "application/json");
-    head.extend(&context.headers());
-    outbound::send(out, head, body.to_string().as_bytes());
 }
 
 fn auth_error(error: AuthError) -> ApiError {

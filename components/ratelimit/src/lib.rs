@@ -3,6 +3,7 @@
 //! per principal, each on a sliding-window counter in the `default` store.
 
 mod counter;
+mod failure;
 mod policy;
 mod sweep;
 mod window;
@@ -19,11 +20,12 @@ wit_bindgen::generate!({
 
 use exports::mylder::wws::ratelimit::{Decision, Guest, Reservation, TokenDecision, Verdict};
 use mylder::wws::types::Principal;
-use wws_guest::kv::{KvError, Store};
+use wws_guest::kv::Store;
 use wws_guest::{config, digest, time};
 
 use counter::{Counter, to_delta};
-use policy::{OnStoreError, Policies};
+use failure::StoreFailure;
+use policy::Policies;
 use window::Outcome;
 
 const MINUTE_SECS: u32 = 60;
@@ -31,20 +33,6 @@ const DAY_SECS: u32 = 86_400;
 
 fn policies() -> Policies {
     config::parsed("rate_limits", Policies::from_json).unwrap_or_default()
-}
-
-/// What a store failure turns into, per `on_store_error`.
-fn store_failed(policies: &Policies, error: &KvError) -> Verdict {
-    match policies.on_store_error {
-        OnStoreError::Open => {
-            eprintln!("ratelimit: store unavailable, admitting (fail open): {error}");
-            Verdict::Admitted
-        }
-        OnStoreError::Closed => {
-            eprintln!("ratelimit: store unavailable, refusing (fail closed): {error}");
-            Verdict::Unavailable
-        }
-    }
 }
 
 fn verdict(outcome: &Outcome) -> Verdict {
@@ -69,10 +57,16 @@ impl Guest for RateLimiter {
             now,
         );
         let limit = u64::from(rule.limit);
-        let decided = Store::open_default().and_then(|store| counter.charge(&store, 1, limit, now));
+        let decided = Store::open_default()
+            .map_err(StoreFailure::Unreachable)
+            .and_then(|store| {
+                counter
+                    .charge(&store, 1, limit, now)
+                    .map_err(|error| StoreFailure::diagnose(&store, error))
+            });
         let (verdict, outcome) = match decided {
             Ok(outcome) => (verdict(&outcome), outcome),
-            Err(error) => (store_failed(&policies, &error), unlimited(limit)),
+            Err(failure) => (failure.verdict(policies.on_store_error), unlimited(limit)),
         };
         Decision {
             verdict,
@@ -96,7 +90,10 @@ impl Guest for RateLimiter {
         ];
         let store = match Store::open_default() {
             Ok(store) => store,
-            Err(error) => return token_store_failed(&policies, &error, estimate),
+            Err(error) => {
+                let failure = StoreFailure::Unreachable(error);
+                return token_store_failed(&policies, &failure, estimate);
+            }
         };
         let mut held: Vec<String> = Vec::new();
         let mut tightest: Option<TokenDecision> = None;
@@ -107,7 +104,8 @@ impl Guest for RateLimiter {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     release(&store, &held, estimate);
-                    return token_store_failed(&policies, &error, estimate);
+                    let failure = StoreFailure::diagnose(&store, error);
+                    return token_store_failed(&policies, &failure, estimate);
                 }
             };
             let decision = TokenDecision {
@@ -189,8 +187,8 @@ fn unbudgeted(reservation: Reservation) -> TokenDecision {
     }
 }
 
-fn token_store_failed(policies: &Policies, error: &KvError, estimate: u64) -> TokenDecision {
-    let verdict = store_failed(policies, error);
+fn token_store_failed(policies: &Policies, failure: &StoreFailure, estimate: u64) -> TokenDecision {
+    let verdict = failure.verdict(policies.on_store_error);
     TokenDecision {
         verdict,
         reservation: (verdict == Verdict::Admitted).then(|| Reservation {

@@ -16,6 +16,7 @@ pub struct KvFaults {
 #[derive(Default)]
 struct FaultState {
     failing: AtomicBool,
+    atomics_failing: AtomicBool,
     delay_millis: AtomicU64,
 }
 
@@ -23,6 +24,12 @@ impl KvFaults {
     /// While on, every store operation fails.
     pub fn fail(&self, on: bool) {
         self.state.failing.store(on, Ordering::SeqCst);
+    }
+
+    /// While on, atomic operations (increment, compare-and-swap) fail and
+    /// everything else works: a platform whose store lacks atomics.
+    pub fn fail_atomics(&self, on: bool) {
+        self.state.atomics_failing.store(on, Ordering::SeqCst);
     }
 
     /// Added to every store operation; zero switches it off.
@@ -38,6 +45,14 @@ impl KvFaults {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
         if self.state.failing.load(Ordering::SeqCst) {
+            return Err(KvError::Injected);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn inject_atomic(&self) -> Result<(), KvError> {
+        self.inject().await?;
+        if self.state.atomics_failing.load(Ordering::SeqCst) {
             return Err(KvError::Injected);
         }
         Ok(())

@@ -43,6 +43,21 @@ impl WwsState {
             operation.await.map_err(other)
         }
     }
+
+    /// As [`Self::run`], for increments and swaps, which the fault switch
+    /// can break on their own.
+    fn run_atomic<T, F: Future<Output = Result<T, KvError>>>(
+        &self,
+        operation: F,
+    ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
+        let faults = self.kv.faults.clone();
+        async move {
+            if let Some(faults) = faults {
+                faults.inject_atomic().await.map_err(other)?;
+            }
+            operation.await.map_err(other)
+        }
+    }
 }
 
 impl store::Host for WwsState {
@@ -125,7 +140,7 @@ impl atomics::Host for WwsState {
         delta: i64,
     ) -> wasmtime::Result<Result<i64, store::Error>> {
         let store = self.bucket(&bucket)?;
-        Ok(self.run(store.increment(&key, delta)).await)
+        Ok(self.run_atomic(store.increment(&key, delta)).await)
     }
 
     async fn swap(
@@ -140,7 +155,7 @@ impl atomics::Host for WwsState {
             pending.current.clone(),
         );
         match self
-            .run(store.swap(&key, expected.as_deref(), &value))
+            .run_atomic(store.swap(&key, expected.as_deref(), &value))
             .await
         {
             Ok(true) => {

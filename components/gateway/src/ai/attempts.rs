@@ -21,6 +21,8 @@ use super::failover::{self, Next};
 use crate::config::{self, Provider};
 use crate::error::ApiError;
 use crate::mylder::wws::router::{Plan, Target};
+use crate::observe::access_log;
+use crate::observe::provider_stats::{self, Event};
 use crate::origin::upstream_error;
 
 /// Error answers are read whole to classify them; none is anywhere near this.
@@ -59,7 +61,12 @@ pub fn first_answer(request: &ChatRequest, plan: &Plan) -> Result<Answer, ApiErr
             continue;
         }
         match try_target(request, &target, &provider, &admission, &mut failures) {
-            Outcome::Answered(answer) => return Ok(answer),
+            Outcome::Answered(answer) => {
+                if failures.stood_in_for_another() {
+                    provider_stats::record(&target.provider, Event::Fallback);
+                }
+                return Ok(answer);
+            }
             Outcome::Failed => {}
             Outcome::TooLong(answer) => {
                 failures.too_long = Some(answer);
@@ -89,6 +96,13 @@ pub fn first_answer(request: &ChatRequest, plan: &Plan) -> Result<Answer, ApiErr
     })
 }
 
+impl Failures {
+    /// Whether an answer now comes from other than the first target chosen.
+    fn stood_in_for_another(&self) -> bool {
+        self.last.is_some() || self.open_for_secs.is_some() || self.too_long.is_some()
+    }
+}
+
 enum Outcome {
     Answered(Answer),
     Failed,
@@ -105,6 +119,7 @@ fn try_target(
     let mut retried = false;
     loop {
         failures.attempts += 1;
+        provider_stats::record(&target.provider, Event::Request);
         let response = match call(request, target, provider) {
             Ok(response) => response,
             Err(error) => {
@@ -191,17 +206,22 @@ fn call(request: &ChatRequest, target: &Target, provider: &Provider) -> Result<R
     } else {
         b"application/json"
     };
+    let mut headers = vec![
+        (
+            "authorization".into(),
+            format!("Bearer {}", provider.api_key).into_bytes(),
+        ),
+        ("content-type".into(), b"application/json".to_vec()),
+        ("accept".into(), accept.to_vec()),
+    ];
+    // Lets a provider's support trace a call back to the gateway's log line.
+    if let Some(id) = access_log::request_id() {
+        headers.push(("x-request-id".into(), id.into_bytes()));
+    }
     let outgoing = http::Request {
         method: Method::Post,
         url: &url,
-        headers: vec![
-            (
-                "authorization".into(),
-                format!("Bearer {}", provider.api_key).into_bytes(),
-            ),
-            ("content-type".into(), b"application/json".to_vec()),
-            ("accept".into(), accept.to_vec()),
-        ],
+        headers,
         body: http::Body::Bytes(&body),
     };
     http::send(outgoing, config::upstream_timeouts()).map_err(|error| upstream_error(&error))
@@ -241,6 +261,7 @@ fn note_failure(target: &Target, admission: &Admission, reason: &str, open_circu
         target.provider, target.model
     );
     breaker::record_failure(&target.provider, admission, open_circuit);
+    provider_stats::record(&target.provider, Event::Error);
 }
 
 fn provider_failed(target: &Target, reason: &str) -> ApiError {

@@ -10,6 +10,7 @@ use wws_guest::http::{self, HttpError, Response};
 use crate::config;
 use crate::error::ApiError;
 use crate::inbound::{Inbound, too_large};
+use crate::observe::access_log;
 use crate::outbound::{self, Head, Unchanged, Writer, is_hop_by_hop};
 use crate::pipeline::Context;
 
@@ -118,6 +119,9 @@ fn forwarded_headers(inbound: &Inbound) -> Vec<(String, Vec<u8>)> {
     if let Some(host) = inbound.header("host") {
         headers.push(("x-forwarded-host".into(), host.as_bytes().to_vec()));
     }
+    if let Some(id) = access_log::request_id() {
+        headers.push(("x-request-id".into(), id.into_bytes()));
+    }
     headers
 }
 
@@ -128,7 +132,7 @@ fn is_host_set(name: &str) -> bool {
         || name.starts_with("spin-")
         || matches!(
             name.as_str(),
-            "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-host"
+            "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-host" | "x-request-id"
         )
 }
 

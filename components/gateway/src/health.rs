@@ -1,0 +1,72 @@
+//! `GET /api/wws/health`: public, and safe to poll from a load balancer or
+//! a container health check. It says which upstreams are configured (never
+//! their keys) and whether the key-value store answers, atomics included,
+//! since the rate limiter and the circuit breakers depend on them.
+//!
+//! A store that does not answer makes the status `degraded`, not an error
+//! status: every instance shares the store, so taking instances out of
+//! rotation would not help, and requests still flow under the documented
+//! fail-open/closed policy.
+
+use serde_json::json;
+use wasip2::http::types::ResponseOutparam;
+use wws_guest::kv::Store;
+
+use crate::config;
+use crate::outbound::{self, Head};
+use crate::pipeline::Context;
+
+pub const PATH: &str = "/api/wws/health";
+
+/// The key read to prove the store answers; it is never written.
+const PROBE_KEY: &str = "health:probe";
+/// The counter incremented by 0 to prove atomics work.
+const ATOMICS_KEY: &str = "health:atomics";
+
+struct StoreHealth {
+    reachable: bool,
+    atomics: bool,
+}
+
+fn probe_store() -> StoreHealth {
+    let store = match Store::open_default() {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("gateway: health: {error}");
+            return StoreHealth {
+                reachable: false,
+                atomics: false,
+            };
+        }
+    };
+    let reachable = store
+        .get(PROBE_KEY)
+        .inspect_err(|error| eprintln!("gateway: health: {error}"))
+        .is_ok();
+    let atomics = store
+        .increment(ATOMICS_KEY, 0)
+        .inspect_err(|error| eprintln!("gateway: health: atomics: {error}"))
+        .is_ok();
+    StoreHealth { reachable, atomics }
+}
+
+pub fn check(out: ResponseOutparam, context: &Context) {
+    let store = probe_store();
+    let healthy = store.reachable && store.atomics;
+    let body = json!({
+        "status": if healthy { "ok" } else { "degraded" },
+        "service": "wws",
+        "version": env!("CARGO_PKG_VERSION"),
+        "providers": {
+            "primary": config::provider("primary").is_some(),
+            "fallback": config::provider("fallback").is_some(),
+        },
+        "origin": config::origin_url().is_some(),
+        "kv": { "reachable": store.reachable, "atomics": store.atomics },
+    });
+    let mut head = Head::new(200);
+    head.set("content-type", "application/json");
+    head.set("cache-control", "no-store");
+    head.extend(&context.headers());
+    outbound::send(out, head, body.to_string().as_bytes());
+}

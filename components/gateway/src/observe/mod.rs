@@ -1,0 +1,6 @@
+//! What operators see: each request's id and JSON log line, and the
+//! per-provider counters behind the stats endpoint.
+
+pub mod access_log;
+pub mod provider_stats;
+pub mod request_id;

@@ -1,0 +1,86 @@
+//! What a failed count means. A store that does not answer at all is an
+//! outage, and `on_store_error` decides (admit or refuse). A store that still
+//! answers a plain read while its atomic increments fail is a platform
+//! without working atomics: no request could ever be counted there, so
+//! admitting would silently lift every limit. That is refused whatever the
+//! policy, and logged as the configuration error it is.
+
+use wws_guest::kv::{KvError, Store};
+
+use crate::exports::mylder::wws::ratelimit::Verdict;
+use crate::policy::OnStoreError;
+
+/// A key read only to learn whether plain reads still work.
+const PROBE_KEY: &str = "rl:probe";
+
+#[derive(Debug)]
+pub enum StoreFailure {
+    Unreachable(KvError),
+    WithoutAtomics(KvError),
+}
+
+impl StoreFailure {
+    /// Tells an outage from a store without atomics, after `error` came
+    /// back from an increment.
+    pub fn diagnose(store: &Store, error: KvError) -> Self {
+        match store.get(PROBE_KEY) {
+            Ok(_) => StoreFailure::WithoutAtomics(error),
+            Err(_) => StoreFailure::Unreachable(error),
+        }
+    }
+
+    /// Logs the failure and returns what the request gets.
+    pub fn verdict(&self, policy: OnStoreError) -> Verdict {
+        let verdict = verdict_for(self, policy);
+        match (self, verdict) {
+            (StoreFailure::WithoutAtomics(error), _) => eprintln!(
+                "ratelimit: the key-value store answers reads but its atomic increment fails \
+                 ({error}); limits cannot be enforced on this store, refusing. WWS needs \
+                 wasi:keyvalue/atomics (Spin's SQLite or Redis store)"
+            ),
+            (StoreFailure::Unreachable(error), Verdict::Admitted) => {
+                eprintln!("ratelimit: store unavailable, admitting (fail open): {error}")
+            }
+            (StoreFailure::Unreachable(error), _) => {
+                eprintln!("ratelimit: store unavailable, refusing (fail closed): {error}")
+            }
+        }
+        verdict
+    }
+}
+
+fn verdict_for(failure: &StoreFailure, policy: OnStoreError) -> Verdict {
+    match (failure, policy) {
+        (StoreFailure::WithoutAtomics(_), _) => Verdict::Unavailable,
+        (StoreFailure::Unreachable(_), OnStoreError::Open) => Verdict::Admitted,
+        (StoreFailure::Unreachable(_), OnStoreError::Closed) => Verdict::Unavailable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error() -> KvError {
+        KvError::Store("down".into())
+    }
+
+    #[test]
+    fn outages_follow_the_policy() {
+        let outage = StoreFailure::Unreachable(error());
+        assert_eq!(verdict_for(&outage, OnStoreError::Open), Verdict::Admitted);
+        assert_eq!(
+            verdict_for(&outage, OnStoreError::Closed),
+            Verdict::Unavailable
+        );
+    }
+
+    #[test]
+    fn a_store_without_atomics_is_refused_even_when_failing_open() {
+        let no_atomics = StoreFailure::WithoutAtomics(error());
+        assert_eq!(
+            verdict_for(&no_atomics, OnStoreError::Open),
+            Verdict::Unavailable
+        );
+    }
+}
