@@ -13,6 +13,7 @@ mod outbound;
 pub mod runtime_config;
 mod server;
 mod state;
+pub mod summary;
 pub mod variables;
 
 pub use server::{HostOptions, Server};

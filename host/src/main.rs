@@ -1,4 +1,7 @@
-//! `wws-host up`: the `spin up` of the wasmtime deployment.
+//! `wws-host`: the `spin up` of the wasmtime deployment, and `wws-host
+//! check`, which validates a deployment without serving it.
+
+mod cli;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -6,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use wws_host::{HostOptions, Server};
 
@@ -14,7 +17,18 @@ use wws_host::{HostOptions, Server};
 #[command(
     name = "wws-host",
     version,
-    about = "Serve the composed WWS component on wasmtime"
+    about = "Serve the composed WWS component on wasmtime, with Spin's host interfaces",
+    long_about = "Serve the composed WWS component (target/wws.wasm) on wasmtime with exactly \
+the host interfaces Spin provides: wasi:http 0.2, wasi:keyvalue 0.2.0-draft2 (SQLite, Redis or \
+memory) and wasi:config. The same spin.toml and runtime config files work with `spin up`.",
+    after_help = "Examples:\n  \
+wws-host up                                       # spin.toml here, SQLite in .spin/, port 3000\n  \
+wws-host up --demo                                # built-in mock providers, token demo-token\n  \
+wws-host up --listen 0.0.0.0:80 --runtime-config-file runtime-config-redis.toml\n  \
+wws-host check --runtime-config-file runtime-config-redis.toml\n\n\
+Variables come from --variable, then SPIN_VARIABLE_<NAME> in the environment, then .env \
+next to spin.toml, then the manifest's defaults. Logs: one JSON line per request on stderr \
+(from the component); RUST_LOG=wws_host=debug adds the host's own."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,28 +37,68 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the application described by a Spin manifest.
+    /// Serve the application described by a Spin manifest (like `spin up`).
     Up {
-        /// The Spin manifest.
-        #[arg(short = 'f', long = "from", default_value = "spin.toml")]
-        manifest: PathBuf,
-        /// Address to listen on.
+        #[command(flatten)]
+        app: AppArgs,
+        /// Address and port to listen on; 0.0.0.0:<port> to accept
+        /// connections from other machines (as in a container).
         #[arg(long, default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
-        /// Spin runtime configuration (key-value stores).
-        #[arg(long)]
-        runtime_config_file: Option<PathBuf>,
-        /// Set a variable: `--variable name=value` (repeatable).
-        #[arg(long = "variable", value_parser = parse_variable)]
-        variables: Vec<(String, String)>,
-        /// Folder for the default SQLite store (default: `.spin` beside the manifest).
-        #[arg(long)]
-        state_dir: Option<PathBuf>,
         /// Start built-in mock providers and identity provider on loopback
         /// and point WWS at them: try it without any account or key.
+        /// Authenticate with `Authorization: Bearer demo-token`.
         #[arg(long)]
         demo: bool,
     },
+    /// Validate the manifest, runtime config, variables and component, open
+    /// the stores, and ask the component's health check whether the store
+    /// and its atomics answer; exits 1 on any problem, without serving.
+    Check {
+        #[command(flatten)]
+        app: AppArgs,
+    },
+}
+
+/// What `up` and `check` both load.
+#[derive(Args)]
+struct AppArgs {
+    /// The Spin manifest (spin.toml); relative paths in it are taken from
+    /// its folder.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Spin runtime configuration file choosing the key-value store
+    /// (`[key_value_store.default]` with `type = "spin"` (SQLite, the
+    /// default), `"redis"` plus `url`, or `"memory"`).
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
+    /// Set a variable, highest priority: `--variable name=value`
+    /// (repeatable). Prefer SPIN_VARIABLE_<NAME> for secrets, so they stay
+    /// out of the process list.
+    #[arg(long = "variable", value_parser = parse_variable)]
+    variables: Vec<(String, String)>,
+    /// Folder for the default SQLite store (default: `.spin` next to the
+    /// manifest).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
+impl AppArgs {
+    fn options(self, extra: HashMap<String, String>) -> HostOptions {
+        let mut variables = self.variables.into_iter().collect::<HashMap<_, _>>();
+        // Explicit --variable values win over the demo's.
+        for (name, value) in extra {
+            variables.entry(name).or_insert(value);
+        }
+        HostOptions {
+            kv_faults: None,
+            manifest: self.manifest,
+            runtime_config: self.runtime_config_file,
+            variables,
+            process_variables: true,
+            state_dir: self.state_dir,
+        }
+    }
 }
 
 fn parse_variable(text: &str) -> Result<(String, String), String> {
@@ -63,41 +117,31 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    if let Err(error) = run(Cli::parse()).await {
+    let outcome = match Cli::parse().command {
+        Command::Up { app, listen, demo } => up(app, listen, demo).await,
+        Command::Check { app } => cli::check::run(&app.options(HashMap::new())).await,
+    };
+    if let Err(error) = outcome {
         eprintln!("Error: {error:#}");
         std::process::exit(1);
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
-    let Command::Up {
-        manifest,
-        listen,
-        runtime_config_file,
-        variables,
-        state_dir,
-        demo,
-    } = cli.command;
-    let mut variables = variables.into_iter().collect::<HashMap<_, _>>();
-    if demo {
-        // Explicit --variable values still win over the demo's.
-        for (name, value) in wws_host::demo::start().await? {
-            variables.entry(name).or_insert(value);
-        }
-    }
-    let options = HostOptions {
-        kv_faults: None,
-        manifest,
-        runtime_config: runtime_config_file,
-        variables,
-        process_variables: true,
-        state_dir,
+async fn up(app: AppArgs, listen: SocketAddr, demo: bool) -> Result<()> {
+    let demo_variables = if demo {
+        wws_host::demo::start().await?
+    } else {
+        HashMap::new()
     };
+    let options = app.options(demo_variables);
     let server = Arc::new(Server::load(&options).await?);
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    println!("Serving http://{}", listener.local_addr()?);
+    let url = format!("http://{}", listener.local_addr()?);
+    // Scripts read the first line for the address; the rest is for people.
+    println!("Serving {url}");
+    print!("{}", cli::banner::render(server.summary(), &url));
     if demo {
         println!(
             "Demo mode: built-in mock providers; authenticate with `Authorization: Bearer {}`",

@@ -30,6 +30,7 @@ use crate::manifest::App;
 use crate::outbound::{OutboundPolicy, Pool};
 use crate::runtime_config::RuntimeConfig;
 use crate::state::{KvStores, WwsState};
+use crate::summary::{Shown, Summary, describe_store};
 use crate::variables::{Resolved, Sources};
 
 /// How long in-flight requests may finish after a shutdown signal.
@@ -58,6 +59,7 @@ pub struct Server {
     allowed_hosts: Arc<AllowedHosts>,
     /// Keep-alive upstream connections, shared by every request.
     pool: Arc<Pool>,
+    summary: Summary,
 }
 
 impl Server {
@@ -76,6 +78,21 @@ impl Server {
         let resolved = Resolved::resolve(&app.manifest, &sources)?;
         let component = app.component();
         let variables = resolved.component_values(&component.variables)?;
+        let shown = component
+            .variables
+            .iter()
+            .map(|(name, template)| {
+                let value = variables.get(name).cloned().unwrap_or_default();
+                let shown = if resolved.is_secret(template) {
+                    Shown::Secret {
+                        set: !value.is_empty(),
+                    }
+                } else {
+                    Shown::Value(value)
+                };
+                (name.clone(), shown)
+            })
+            .collect();
         let allowed_entries = component
             .allowed_outbound_hosts
             .iter()
@@ -92,8 +109,10 @@ impl Server {
             .clone()
             .unwrap_or_else(|| app.dir.join(".spin"));
         let mut stores = HashMap::new();
+        let mut described_stores = Vec::new();
         for label in &component.key_value_stores {
             let config = runtime_config.store(label);
+            described_stores.push((label.clone(), describe_store(&config, &state_dir)));
             let store = KvStore::open(&config, &state_dir)
                 .await
                 .with_context(|| format!("opening key-value store {label:?}"))?;
@@ -128,7 +147,34 @@ impl Server {
             variables: Arc::new(variables),
             allowed_hosts: Arc::new(allowed_hosts),
             pool: Arc::default(),
+            summary: Summary {
+                component: source,
+                stores: described_stores,
+                variables: shown,
+            },
         })
+    }
+
+    /// Variables whose value looks like JSON (starts with `{` or `[`) but
+    /// does not parse, with the parser's message (which quotes no value).
+    pub fn invalid_json_variables(&self) -> Vec<(String, String)> {
+        let mut invalid: Vec<_> = self
+            .variables
+            .iter()
+            .filter(|(_, value)| value.trim_start().starts_with(['{', '[']))
+            .filter_map(|(name, value)| {
+                serde_json::from_str::<serde_json::Value>(value)
+                    .err()
+                    .map(|error| (name.clone(), error.to_string()))
+            })
+            .collect();
+        invalid.sort();
+        invalid
+    }
+
+    /// The loaded application, secrets hidden, for banners and checks.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
@@ -222,7 +268,9 @@ impl Server {
                 internal_error()
             }
         };
-        println!(
+        // The component writes the JSON access line operators read; this
+        // one is for debugging the host itself (RUST_LOG=wws_host=debug).
+        tracing::debug!(
             "{client} \"{method} {path}\" {} {:.3}ms",
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0

@@ -2,7 +2,7 @@
 //! then `SPIN_VARIABLE_<NAME>` environment variables, then a `.env` file,
 //! then the manifest default. A required variable with no value stops start-up.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use crate::manifest::Manifest;
@@ -84,12 +84,18 @@ fn parse_dotenv(text: &str) -> HashMap<String, String> {
 #[derive(Debug, Clone, Default)]
 pub struct Resolved {
     values: BTreeMap<String, String>,
+    /// Variables declared `secret = true`, whose values are never shown.
+    secrets: BTreeSet<String>,
 }
 
 impl Resolved {
     pub fn resolve(manifest: &Manifest, sources: &Sources) -> Result<Self, VariableError> {
         let mut values = BTreeMap::new();
+        let mut secrets = BTreeSet::new();
         for (name, variable) in &manifest.variables {
+            if variable.secret {
+                secrets.insert(name.clone());
+            }
             let value = sources
                 .lookup(name)
                 .cloned()
@@ -97,7 +103,16 @@ impl Resolved {
                 .ok_or_else(|| VariableError::Missing(name.clone()))?;
             values.insert(name.clone(), value);
         }
-        Ok(Self { values })
+        Ok(Self { values, secrets })
+    }
+
+    /// Whether a template draws on a secret variable, so its expansion
+    /// must never be printed.
+    pub fn is_secret(&self, template: &str) -> bool {
+        template.split("{{").skip(1).any(|after| {
+            let name = after.split("}}").next().unwrap_or_default().trim();
+            self.secrets.contains(name)
+        })
     }
 
     /// Expands `{{ name }}` references; literal text passes through.
@@ -186,6 +201,18 @@ mod tests {
             error.contains("origin_url") && error.contains("SPIN_VARIABLE_ORIGIN_URL"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn templates_over_secret_variables_are_secret() {
+        let mut manifest = manifest(&[("key", Some("k")), ("url", Some("u"))]);
+        if let Some(key) = manifest.variables.get_mut("key") {
+            key.secret = true;
+        }
+        let resolved = Resolved::resolve(&manifest, &Sources::default()).unwrap();
+        assert!(resolved.is_secret("Bearer {{ key }}"));
+        assert!(!resolved.is_secret("{{url}}/v1"));
+        assert!(!resolved.is_secret("plain"));
     }
 
     #[test]

@@ -1,18 +1,12 @@
 //! The `wws-host` binary as an operator runs it: start-up errors exit non-zero
 //! with a clear message, and SIGTERM drains and exits cleanly.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::Duration;
 
-fn host() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wws-host"))
-}
-
-fn repo_manifest() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../spin.toml"))
-}
+use support::{Running, host, repo_manifest, request, sha256_hex};
 
 #[test]
 fn a_bad_manifest_exits_with_a_clear_error() {
@@ -55,51 +49,6 @@ fn a_missing_required_variable_exits_non_zero() {
     );
 }
 
-/// A running `wws-host up` on an ephemeral port, killed when dropped.
-struct Running {
-    child: std::process::Child,
-    stdout: BufReader<std::process::ChildStdout>,
-    url: String,
-    state: tempfile::TempDir,
-}
-
-impl Running {
-    fn start(extra: &[&str]) -> Self {
-        let state = tempfile::tempdir().unwrap();
-        let mut child = host()
-            .args(["up", "--listen", "127.0.0.1:0", "-f"])
-            .arg(repo_manifest())
-            .arg("--state-dir")
-            .arg(state.path())
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("Serving ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}; is target/wws.wasm built?"))
-            .to_string();
-        Self {
-            child,
-            stdout,
-            url,
-            state,
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn sigterm_shuts_down_cleanly() {
     let mut running = Running::start(&[]);
@@ -122,10 +71,16 @@ fn sigterm_shuts_down_cleanly() {
     let exit = running.child.wait().unwrap();
     assert!(exit.success(), "exit {exit:?}");
     assert!(
-        rest.contains("\"GET /api/wws/health\" 200"),
-        "access log missing: {rest}"
+        rest.contains("/api/wws/health"),
+        "banner lists the routes: {rest}"
     );
     assert!(rest.contains("Shut down cleanly"), "{rest}");
+    let log = running.access_log();
+    assert!(
+        log.iter()
+            .any(|line| line["route"] == "/api/wws/health" && line["status"] == 200),
+        "access log missing: {log:?}"
+    );
     assert!(
         running.state.path().join("sqlite_key_value.db").exists(),
         "default store is SQLite"
@@ -153,20 +108,108 @@ fn demo_mode_answers_without_any_account() {
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
 }
 
-/// A minimal HTTP/1.1 exchange, enough to prove the server answers.
-fn request(url: &str, request_line: &str, headers: &str, body: &str) -> String {
-    use std::io::{Read, Write};
-    let authority = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(authority).unwrap();
-    write!(
-        stream,
-        "{request_line} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
+/// One JSON line per request: the request id is kept when the caller sent
+/// one and generated otherwise, echoed, and the line names route, provider,
+/// model and status, but never the bearer token or the prompt.
+#[test]
+fn every_request_writes_one_json_access_line() {
+    let running = Running::start(&["--demo"]);
+    let body = r#"{"messages":[{"role":"user","content":"secret prompt"}]}"#;
+    let answer = request(
+        &running.url,
+        "POST /v1/chat/completions",
+        "Authorization: Bearer demo-token\r\nX-Request-Id: trace-7\r\n",
+        body,
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("x-request-id: trace-7"), "{answer}");
+    let refused = request(
+        &running.url,
+        "GET /api/projects?token=abc",
+        "X-Request-Id: bad id\r\n",
+        "",
+    );
+    let generated = refused
+        .lines()
+        .find_map(|line| line.strip_prefix("x-request-id: "))
+        .expect("an id is generated")
+        .to_string();
+    assert_eq!(generated.len(), 32, "{refused}");
+
+    let mut log = Vec::new();
+    for _ in 0..50 {
+        log = running.access_log();
+        if log.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let chat = log
+        .iter()
+        .find(|line| line["request_id"] == "trace-7")
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert_eq!(chat["route"], "/v1/chat/completions");
+    assert_eq!(chat["status"], 200);
+    assert_eq!(chat["provider"], "primary");
+    assert_eq!(chat["auth"], "origin");
+    assert!(chat["model"].is_string(), "{chat}");
+    assert_eq!(chat["principal"].as_str().map(str::len), Some(12), "{chat}");
+    assert!(chat["timings_ms"]["auth"].is_number(), "{chat}");
+    let anonymous = log
+        .iter()
+        .find(|line| line["request_id"] == generated.as_str())
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert_eq!(anonymous["status"], 401);
+    assert_eq!(anonymous["route"], "/api/projects");
+    assert_eq!(anonymous["error"], "authentication_error");
+    let everything = running.stderr.lock().unwrap().join("\n");
+    for secret in ["demo-token", "secret prompt", "token=abc"] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} logged: {everything}"
+        );
+    }
+}
+
+#[test]
+fn check_proves_a_configuration_without_serving() {
+    let state = tempfile::tempdir().unwrap();
+    let check = |extra: &[&str]| {
+        host()
+            .args(["check", "-f"])
+            .arg(repo_manifest())
+            .arg("--state-dir")
+            .arg(state.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let fine = check(&["--variable", "zai_api_key=sk-checked"]);
+    let stdout = String::from_utf8_lossy(&fine.stdout);
+    assert!(fine.status.success(), "{stdout}");
+    assert!(stdout.contains("atomics included"), "{stdout}");
+    assert!(stdout.contains("provider fallback configured"), "{stdout}");
+    assert!(stdout.contains("Configuration OK"), "{stdout}");
+    assert!(!stdout.contains("sk-checked"), "{stdout}");
+
+    let broken = check(&["--variable", r#"rate_limits={"default": 10"#]);
+    let stdout = String::from_utf8_lossy(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("variable rate_limits is not valid JSON"),
+        "{stdout}"
+    );
+
+    let config = state.path().join("unreachable-redis.toml");
+    std::fs::write(
+        &config,
+        "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:1\"\n",
     )
     .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
+    let unreachable = check(&["--runtime-config-file", config.to_str().unwrap()]);
+    assert_eq!(unreachable.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(stderr.contains("opening key-value store"), "{stderr}");
 }
 
 /// Two `wws-host` processes on one Redis, the way two containers run: 100
@@ -219,9 +262,4 @@ fn two_processes_sharing_redis_admit_exactly_the_limit() {
     });
     let limited = statuses.iter().filter(|status| *status == "429").count();
     assert_eq!(limited, 70, "{statuses:?}");
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }

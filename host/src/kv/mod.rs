@@ -18,6 +18,9 @@ use std::path::Path;
 
 use crate::runtime_config::StoreConfig;
 
+/// How long start-up waits for a configured Redis.
+const REDIS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum KvError {
     #[error("sqlite: {0}")]
@@ -54,7 +57,18 @@ impl KvStore {
                 };
                 KvStore::Sqlite(SqliteStore::open(&path)?)
             }
-            StoreConfig::Redis { url } => KvStore::Redis(RedisStore::connect(url).await?),
+            StoreConfig::Redis { url } => {
+                // The client retries a refused connection forever; at start-up
+                // an unreachable Redis is a configuration error to report.
+                let connecting = RedisStore::connect(url);
+                match tokio::time::timeout(REDIS_CONNECT_TIMEOUT, connecting).await {
+                    Ok(store) => KvStore::Redis(store?),
+                    Err(_) => anyhow::bail!(
+                        "Redis at {} did not answer within {REDIS_CONNECT_TIMEOUT:?}",
+                        crate::summary::without_credentials(url)
+                    ),
+                }
+            }
             StoreConfig::Memory => KvStore::Memory(MemoryStore::default()),
         })
     }

@@ -1,0 +1,86 @@
+//! `wws-host check`: everything `up` would do short of serving, plus one
+//! request through the component's own health check, so a deployment's
+//! configuration (manifest, runtime config, variables, store connection)
+//! is proven before traffic arrives. Exits non-zero on the first problem.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wws_host::{HostOptions, Server};
+
+pub async fn run(options: &HostOptions) -> Result<()> {
+    let server = Arc::new(Server::load(options).await?);
+    println!("ok   manifest {}", options.manifest.display());
+    println!("ok   variables resolved (required ones present)");
+    println!(
+        "ok   component {} compiled and linked",
+        server.summary().component.display()
+    );
+    for (label, store) in &server.summary().stores {
+        println!("ok   key-value store {label}: {store} opened");
+    }
+    let invalid = server.invalid_json_variables();
+    for (name, error) in &invalid {
+        println!("FAIL variable {name} is not valid JSON: {error}");
+    }
+    if !invalid.is_empty() {
+        bail!("{} variable(s) hold invalid JSON", invalid.len());
+    }
+
+    let health = health_through_component(server).await?;
+    let reachable = health["kv"]["reachable"] == true;
+    let atomics = health["kv"]["atomics"] == true;
+    if !reachable || !atomics {
+        println!("FAIL key-value store: reachable {reachable}, atomics {atomics}");
+        bail!("the component cannot use its key-value store; see the host's log above");
+    }
+    println!("ok   key-value store answers, atomics included (via /api/wws/health)");
+    for provider in ["primary", "fallback"] {
+        let configured = health["providers"][provider] == true;
+        println!(
+            "{:<4} provider {provider} {}",
+            if configured { "ok" } else { "note" },
+            if configured {
+                "configured"
+            } else {
+                "has no key: skipped"
+            }
+        );
+    }
+    if health["origin"] != true {
+        println!("note origin_url not set: non-AI paths answer 503");
+    }
+    println!("Configuration OK");
+    Ok(())
+}
+
+/// Serves on an ephemeral loopback port just long enough for one request.
+async fn health_through_component(server: Arc<Server>) -> Result<Value> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let response = get(&address.to_string(), "/api/wws/health").await;
+    let _ = stop.send(());
+    let _ = serving.await;
+    let response = response?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
+        .context("health check answered without a body")?;
+    serde_json::from_str(body).with_context(|| format!("health check answered {response:?}"))
+}
+
+async fn get(authority: &str, path: &str) -> Result<String> {
+    let mut stream = TcpStream::connect(authority).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    Ok(response)
+}
