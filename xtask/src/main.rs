@@ -9,6 +9,7 @@
 
 mod compose;
 mod imports;
+mod node;
 mod redis;
 mod sdk;
 mod tools;
@@ -57,6 +58,13 @@ fn main() -> Result<()> {
                 let python = sdk::python(&root)?;
                 // SAFETY: as above, before any thread starts.
                 unsafe { std::env::set_var("WWS_TEST_PYTHON", python) };
+            }
+            // The client examples' tests run Node against their npm builds,
+            // rebuilt every time so they never test stale sources.
+            let node = node::prepare(&root)?;
+            if std::env::var_os("WWS_TEST_NODE").is_none() {
+                // SAFETY: as above, before any thread starts.
+                unsafe { std::env::set_var("WWS_TEST_NODE", node) };
             }
             cargo(
                 &root,
