@@ -4,6 +4,8 @@
 //! a real Redis. Only the addresses change: the listen port (ephemeral) and
 //! the Redis host (`redis` in compose, this suite's Redis here).
 
+// The harness is shared with cli.rs; this file needs only part of it.
+#[allow(dead_code)]
 mod support;
 
 use std::path::{Path, PathBuf};
