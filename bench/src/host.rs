@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 pub struct Host {
     child: Child,
     pub url: String,
-    _state: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
 impl Host {
@@ -19,6 +19,7 @@ impl Host {
         root: &Path,
         redis: Option<&str>,
         variables: &[(String, String)],
+        stderr_log: Option<&Path>,
     ) -> Result<Self> {
         let state = tempfile::tempdir()?;
         let mut command = Command::new(binary);
@@ -38,9 +39,13 @@ impl Host {
         for (name, value) in variables {
             command.arg("--variable").arg(format!("{name}={value}"));
         }
+        let stderr = match stderr_log {
+            Some(path) => Stdio::from(std::fs::File::create(path)?),
+            None => Stdio::null(),
+        };
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         let mut stdout = BufReader::new(child.stdout.take().context("host stdout")?);
@@ -57,19 +62,29 @@ impl Host {
                 sink.clear();
             }
         });
-        Ok(Self {
-            child,
-            url,
-            _state: state,
-        })
+        Ok(Self { child, url, state })
     }
 
     /// Peak resident set size so far, in MiB (`VmHWM`).
     pub fn peak_rss_mib(&self) -> Option<f64> {
+        self.memory_mib("VmHWM:")
+    }
+
+    /// Resident set size now, in MiB (`VmRSS`); `None` once the host is gone.
+    pub fn rss_mib(&self) -> Option<f64> {
+        self.memory_mib("VmRSS:")
+    }
+
+    fn memory_mib(&self, field: &str) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        let line = status.lines().find(|line| line.starts_with(field))?;
         let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib / 1024.0)
+    }
+
+    /// Where the SQLite store lives (`sqlite_key_value.db`, Spin's layout).
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
     }
 }
 

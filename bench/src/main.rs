@@ -4,12 +4,15 @@
 //! sent straight to the mock. Overheads are gateway minus baseline within
 //! the same run; results print as a table and land in
 //! `target/bench/results.json`.
+//!
+//! `wws-bench soak [options]` runs the soak instead (see [`soak`]).
 
 mod host;
 mod load;
 mod mock;
 mod probe;
 mod report;
+mod soak;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -62,6 +65,9 @@ fn options() -> Result<Options> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("soak") {
+        return soak::run(std::env::args().skip(2)).await;
+    }
     let options = options()?;
     let upstream = format!("http://{}", mock::start(options.shape).await?);
     let mut report = Report::default();
@@ -71,7 +77,13 @@ async fn main() -> Result<()> {
     }
     for (store, redis) in stores {
         eprintln!("--- {store}");
-        let host = host::Host::start(&options.host, &options.root, redis, &variables(&upstream))?;
+        let host = host::Host::start(
+            &options.host,
+            &options.root,
+            redis,
+            &variables(&upstream),
+            None,
+        )?;
         run_store(&options, &upstream, &host, store, &mut report).await?;
         report
             .peak_rss_mib

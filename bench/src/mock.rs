@@ -1,6 +1,7 @@
-//! The upstream every scenario talks to: an OpenAI-compatible provider and
-//! Supabase's `/auth/v1/user`, on loopback, answering after a fixed latency.
-//! Streams send `chunks` events `chunk_gap` apart.
+//! The upstream every scenario talks to: an OpenAI-compatible provider,
+//! Supabase's `/auth/v1/user` and an origin serving `GET /site/...`, on
+//! loopback, answering after a fixed latency. Streams send `chunks` events
+//! `chunk_gap` apart.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,6 +17,12 @@ use tokio::net::TcpListener;
 
 pub const PROVIDER_KEY: &str = "bench-provider-key";
 pub const USER_TOKEN: &str = "bench-user-token";
+/// Supabase accepts every token with this prefix as a user of its own, so
+/// the soak can act as many principals.
+pub const USER_PREFIX: &str = "bench-user-";
+/// Origin pages that a shared cache may keep, and ones it may not.
+pub const CACHEABLE_PAGE: &str = "/site/static/";
+pub const UNCACHEABLE_PAGE: &str = "/site/live/";
 
 #[derive(Clone, Copy)]
 pub struct Shape {
@@ -43,6 +50,7 @@ pub async fn start(shape: Shape) -> anyhow::Result<SocketAddr> {
 
 async fn answer(request: hyper::Request<Incoming>, shape: Shape) -> hyper::Response<Body> {
     let path = request.uri().path().to_string();
+    let is_get = request.method() == hyper::Method::GET;
     let authorization = request
         .headers()
         .get("authorization")
@@ -59,12 +67,17 @@ async fn answer(request: hyper::Request<Incoming>, shape: Shape) -> hyper::Respo
         tokio::time::sleep(shape.latency).await;
     }
     if path == "/auth/v1/user" {
-        if authorization != format!("Bearer {USER_TOKEN}") {
+        let Some(user) = authorization
+            .strip_prefix("Bearer ")
+            .filter(|token| token.starts_with(USER_PREFIX))
+        else {
             return full(401, "application/json", r#"{"msg":"invalid JWT"}"#.into());
-        }
-        let user =
-            json!({ "id": "bench-user", "email": "bench@example.com", "role": "authenticated" });
+        };
+        let user = json!({ "id": user, "email": "bench@example.com", "role": "authenticated" });
         return full(200, "application/json", user.to_string().into());
+    }
+    if is_get && path.starts_with("/site/") {
+        return page(&path);
     }
     if authorization != format!("Bearer {PROVIDER_KEY}") {
         return full(
@@ -83,6 +96,21 @@ async fn answer(request: hyper::Request<Incoming>, shape: Shape) -> hyper::Respo
         "usage": { "prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14 },
     });
     full(200, "application/json", completion.to_string().into())
+}
+
+/// The origin: a page naming its path, cacheable or not by its prefix.
+fn page(path: &str) -> hyper::Response<Body> {
+    let cache_control = if path.starts_with(CACHEABLE_PAGE) {
+        "max-age=30"
+    } else {
+        "no-store"
+    };
+    hyper::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .header("cache-control", cache_control)
+        .body(Full::new(Bytes::from(json!({ "page": path }).to_string())).boxed())
+        .expect("valid response")
 }
 
 fn stream(shape: Shape) -> hyper::Response<Body> {

@@ -6,12 +6,15 @@
 //! - `test`: builds, then runs every unit and integration test;
 //! - `bench [--seconds N] [--upstream-latency-ms N]`: the benchmark (see
 //!   BENCHMARKS.md), on SQLite and on a Redis it starts itself.
+//! - `soak [--minutes N] [--store sqlite|redis]`: minutes of mixed, checked
+//!   traffic against a release wws-host, sampling its RSS and KV key count.
 
 mod compose;
 mod imports;
 mod node;
 mod redis;
 mod sdk;
+mod soak;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -95,8 +98,9 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        "soak" => soak::run(&root, &rest),
         _ => bail!(
-            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [options]>"
+            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [options] | soak [--minutes N] [--store sqlite|redis]>"
         ),
     }
 }
