@@ -11,6 +11,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -121,8 +122,11 @@ pub fn finish() {
         current.entry.duration_ms = round(current.started.elapsed().as_secs_f64() * 1000.0);
         serde_json::to_string(&current.entry).ok()
     });
-    if let Some(line) = line {
-        eprintln!("{line}");
+    if let Some(mut line) = line {
+        // One write per line: instances share the host's stderr, and a
+        // separate newline write lets another instance's line in between.
+        line.push('\n');
+        let _ = std::io::stderr().write_all(line.as_bytes());
     }
 }
 
