@@ -33,6 +33,9 @@ use crate::state::{KvStores, WwsState};
 use crate::summary::{Shown, Summary, describe_store};
 use crate::variables::{Resolved, Sources};
 
+/// Largest request head accepted (request line plus headers).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 /// How long in-flight requests may finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -205,6 +208,10 @@ impl Server {
                     });
                     let connection = http1::Builder::new()
                         .keep_alive(true)
+                        // Heads beyond this get 431 from hyper. Larger ones
+                        // would pass here and trap in the guest once copied
+                        // into fields bigger than wasmtime allows.
+                        .max_buf_size(MAX_HEAD_BYTES)
                         .serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     tokio::spawn(async move {
@@ -232,6 +239,16 @@ impl Server {
         client: SocketAddr,
     ) -> Result<hyper::Response<HyperOutgoingBody>, Infallible> {
         let started = Instant::now();
+        // hyper's own limit is approximate (it checks only heads still
+        // incomplete), so the exact one is here, before the guest copies them.
+        let head_bytes: usize = request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        if head_bytes > MAX_HEAD_BYTES {
+            return Ok(head_too_large());
+        }
         let method = request.method().clone();
         // The path only: queries may carry secrets and never reach the log.
         let path = request.uri().path().to_string();
@@ -342,12 +359,25 @@ fn component_labels(app: &App) -> BTreeSet<String> {
 }
 
 fn internal_error() -> hyper::Response<HyperOutgoingBody> {
-    let body = r#"{"error":{"type":"internal_error","message":"the gateway component failed"}}"#;
+    json_error(
+        hyper::StatusCode::INTERNAL_SERVER_ERROR,
+        r#"{"error":{"type":"internal_error","message":"the gateway component failed"}}"#,
+    )
+}
+
+fn head_too_large() -> hyper::Response<HyperOutgoingBody> {
+    json_error(
+        hyper::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        r#"{"error":{"type":"request_header_fields_too_large","message":"request headers exceed 64 KiB"}}"#,
+    )
+}
+
+fn json_error(status: hyper::StatusCode, body: &'static str) -> hyper::Response<HyperOutgoingBody> {
     let body = Full::new(bytes::Bytes::from_static(body.as_bytes()))
         .map_err(|never: Infallible| match never {})
         .boxed_unsync();
     let mut response = hyper::Response::new(body);
-    *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+    *response.status_mut() = status;
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),

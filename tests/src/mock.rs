@@ -41,19 +41,25 @@ impl Recorded {
 
 pub type Handler = Arc<dyn Fn(&Recorded) -> hyper::Response<Body> + Send + Sync>;
 
-/// A running mock; stops when dropped.
+/// A running mock; stops when dropped, closing its open connections too,
+/// so a client's kept-alive connection cannot outlive the "server".
 pub struct MockServer {
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<Recorded>>>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _shutdown: tokio::sync::watch::Sender<()>,
 }
 
 impl MockServer {
     pub async fn start(handler: Handler) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind mock");
+        Self::start_at("127.0.0.1:0".parse().expect("loopback"), handler).await
+    }
+
+    /// On a given address: an upstream that comes back where it was.
+    pub async fn start_at(addr: SocketAddr, handler: Handler) -> Self {
+        let listener = TcpListener::bind(addr).await.expect("bind mock");
         let addr = listener.local_addr().expect("mock address");
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (shutdown, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let (shutdown, mut stopped) = tokio::sync::watch::channel(());
         let recorded = requests.clone();
         tokio::spawn(async move {
             loop {
@@ -62,7 +68,7 @@ impl MockServer {
                         Ok(accepted) => accepted,
                         Err(_) => continue,
                     },
-                    _ = &mut stopped => return,
+                    _ = stopped.changed() => return,
                 };
                 let handler = handler.clone();
                 let recorded = recorded.clone();
@@ -96,10 +102,14 @@ impl MockServer {
                         }
                     },
                 );
+                let mut closing = stopped.clone();
                 tokio::spawn(async move {
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let connection =
+                        http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    tokio::select! {
+                        _ = connection => {}
+                        _ = closing.changed() => {}
+                    }
                 });
             }
         });

@@ -23,6 +23,18 @@ pub enum Step {
     /// A 200 event stream that sends this many content events, then breaks
     /// the connection.
     BreakStreamAfter(usize),
+    /// A 200 labelled `content_type` whose body is `chunks`, sent `gap`
+    /// apart; with `then_fail` the connection breaks after the last chunk
+    /// instead of the body ending: garbage, truncation, wrong labels.
+    Raw {
+        content_type: &'static str,
+        chunks: Vec<String>,
+        gap: std::time::Duration,
+        then_fail: bool,
+    },
+    /// The normal answer, its SSE events (or, for a plain request, two
+    /// halves of its JSON) `gap` apart: a slow provider that keeps talking.
+    Drip(std::time::Duration),
 }
 
 /// z.ai's 429 body for one of its error codes.
@@ -91,17 +103,20 @@ fn answer(name: &str, api_key: &str, script: &Script, request: &Recorded) -> hyp
             return response;
         }
         Some(Step::Delay(delay)) => Some(delay),
+        Some(Step::Raw {
+            content_type,
+            chunks,
+            gap,
+            then_fail,
+        }) => return streamed(content_type, mock::chunked(chunks, gap, then_fail)),
+        Some(Step::Drip(gap)) => return dripped(name, script, request, gap),
         Some(Step::BreakStreamAfter(count)) => {
             let events = content_events(name, "broken")
                 .into_iter()
                 .take(count)
                 .collect();
             let body = mock::chunked(events, std::time::Duration::from_millis(30), true);
-            return hyper::Response::builder()
-                .status(200)
-                .header("content-type", "text/event-stream")
-                .body(body)
-                .expect("valid mock response");
+            return streamed("text/event-stream", body);
         }
     };
     let mut response = normal_answer(name, script, request);
@@ -126,36 +141,74 @@ fn content_events(name: &str, model: &str) -> Vec<String> {
         .collect()
 }
 
+fn streamed(content_type: &str, body: Body) -> hyper::Response<Body> {
+    hyper::Response::builder()
+        .status(200)
+        .header("content-type", content_type)
+        .body(body)
+        .expect("valid mock response")
+}
+
 fn normal_answer(name: &str, script: &Script, request: &Recorded) -> hyper::Response<Body> {
     let body = request.json();
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
-    let content = format!("{name} answers with {model}");
     if body["stream"] == json!(true) {
-        let mut events = content_events(name, &model).concat();
-        if body["stream_options"]["include_usage"] == json!(true) {
-            let chunk = json!({
-                "object": "chat.completion.chunk",
-                "model": model,
-                "choices": [],
-                "usage": script.usage(),
-            });
-            events.push_str(&format!("data: {chunk}\n\n"));
-        }
-        events.push_str("data: [DONE]\n\n");
-        return mock::full(200, "text/event-stream", events);
+        return mock::full(
+            200,
+            "text/event-stream",
+            stream_events(name, script, &body).concat(),
+        );
     }
-    mock::json(
-        200,
-        json!({
-            "id": "chatcmpl-mock",
-            "object": "chat.completion",
+    mock::json(200, completion(name, script, &model))
+}
+
+/// The normal answer sent in pieces, `gap` apart.
+fn dripped(
+    name: &str,
+    script: &Script,
+    request: &Recorded,
+    gap: std::time::Duration,
+) -> hyper::Response<Body> {
+    let body = request.json();
+    if body["stream"] == json!(true) {
+        let events = stream_events(name, script, &body);
+        return streamed("text/event-stream", mock::chunked(events, gap, false));
+    }
+    let model = body["model"].as_str().unwrap_or("unknown");
+    let whole = completion(name, script, model).to_string();
+    let (head, tail) = whole.split_at(whole.len() / 2);
+    let halves = vec![head.to_string(), tail.to_string()];
+    streamed("application/json", mock::chunked(halves, gap, false))
+}
+
+/// The SSE events of a streamed answer: content, usage if asked, `[DONE]`.
+fn stream_events(name: &str, script: &Script, body: &serde_json::Value) -> Vec<String> {
+    let model = body["model"].as_str().unwrap_or("unknown");
+    let mut events = content_events(name, model);
+    if body["stream_options"]["include_usage"] == json!(true) {
+        let chunk = json!({
+            "object": "chat.completion.chunk",
             "model": model,
-            "choices": [{
-                "index": 0,
-                "message": { "role": "assistant", "content": content },
-                "finish_reason": "stop",
-            }],
+            "choices": [],
             "usage": script.usage(),
-        }),
-    )
+        });
+        events.push(format!("data: {chunk}\n\n"));
+    }
+    events.push("data: [DONE]\n\n".to_string());
+    events
+}
+
+/// The normal plain answer.
+fn completion(name: &str, script: &Script, model: &str) -> serde_json::Value {
+    json!({
+        "id": "chatcmpl-mock",
+        "object": "chat.completion",
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": { "role": "assistant", "content": format!("{name} answers with {model}") },
+            "finish_reason": "stop",
+        }],
+        "usage": script.usage(),
+    })
 }

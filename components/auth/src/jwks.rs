@@ -5,20 +5,15 @@
 //! spaced by `jwks_refetch_secs`, so a flood of made-up key ids cannot turn
 //! into a flood of JWKS downloads.
 
-use std::time::Duration;
-
 use jsonwebtoken::jwk::JwkSet;
 use serde::{Deserialize, Serialize};
 use wasip2::http::types::Method;
 use wws_guest::digest::sha256_hex;
-use wws_guest::http::{self, Timeouts};
+use wws_guest::http;
 use wws_guest::kv::Store;
 
-const TIMEOUTS: Timeouts = Timeouts {
-    connect: Duration::from_secs(2),
-    first_byte: Duration::from_secs(5),
-    between_bytes: Duration::from_secs(5),
-};
+use crate::settings::identity_timeouts;
+
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 #[derive(Serialize, Deserialize)]
@@ -103,7 +98,7 @@ fn fetch(url: &str) -> Option<JwkSet> {
         headers: vec![("accept".into(), b"application/json".to_vec())],
         body: http::Body::Bytes(&[]),
     };
-    let response = match http::send(request, TIMEOUTS) {
+    let response = match http::send(request, identity_timeouts()) {
         Ok(response) if response.status == 200 => response,
         Ok(response) => {
             eprintln!("auth: JWKS answered {}", response.status);
@@ -116,10 +111,47 @@ fn fetch(url: &str) -> Option<JwkSet> {
     };
     let body = response.read_all(MAX_JWKS_BYTES).ok()?;
     match serde_json::from_slice(&body) {
-        Ok(jwks) => Some(jwks),
+        Ok(jwks) => Some(usable(jwks)),
         Err(_) => {
             eprintln!("auth: JWKS is not a valid key set");
             None
         }
+    }
+}
+
+/// The set without keys that cannot verify anything (members that do not
+/// decode): kept, such a key would refuse every token naming its `kid` until
+/// the next scheduled refresh; dropped, its `kid` is unknown, which allows
+/// the spaced early refetch that picks up a repaired set.
+fn usable(mut jwks: JwkSet) -> JwkSet {
+    let before = jwks.keys.len();
+    jwks.keys
+        .retain(|jwk| jsonwebtoken::DecodingKey::from_jwk(jwk).is_ok());
+    if jwks.keys.len() < before {
+        eprintln!(
+            "auth: JWKS has {} unusable key(s); ignoring them",
+            before - jwks.keys.len()
+        );
+    }
+    jwks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_do_not_decode_are_dropped() {
+        let jwks: JwkSet = serde_json::from_value(serde_json::json!({ "keys": [
+            { "kty": "EC", "crv": "P-256", "kid": "bad", "x": "!!", "y": "??" },
+            { "kty": "oct", "kid": "secret", "k": "c2VjcmV0" },
+        ] }))
+        .unwrap();
+        let kept: Vec<_> = usable(jwks)
+            .keys
+            .into_iter()
+            .filter_map(|jwk| jwk.common.key_id)
+            .collect();
+        assert_eq!(kept, ["secret"]);
     }
 }

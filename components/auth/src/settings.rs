@@ -1,6 +1,9 @@
 //! The Auth Guard's Spin variables, read once per request.
 
+use std::time::Duration;
+
 use wws_guest::config;
+use wws_guest::http::Timeouts;
 
 const DEFAULT_PUBLIC_ROUTES: &str = "/api/wws/health";
 const DEFAULT_SESSION_TTL_SECS: u64 = 3600;
@@ -8,6 +11,32 @@ const DEFAULT_NEGATIVE_TTL_SECS: u64 = 30;
 const DEFAULT_JWKS_REFRESH_SECS: u64 = 600;
 const DEFAULT_JWKS_REFETCH_SECS: u64 = 30;
 const DEFAULT_AUDIENCE: &str = "authenticated";
+
+/// The longest an identity check waits in each phase of a call to Supabase:
+/// far below the providers' defaults, since every request may wait on it.
+const MAX_IDENTITY_TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(2),
+    first_byte: Duration::from_secs(5),
+    between_bytes: Duration::from_secs(5),
+};
+
+/// Timeouts for Supabase calls (user and JWKS): the upstream timeouts the
+/// operator set (`connect_timeout_ms`, ...), which bound every upstream
+/// call, but never more than [`MAX_IDENTITY_TIMEOUTS`].
+pub fn identity_timeouts() -> Timeouts {
+    let bounded = |name, cap: Duration| {
+        let cap_ms = cap.as_millis() as u64;
+        Duration::from_millis(config::get_u64(name, cap_ms).min(cap_ms))
+    };
+    Timeouts {
+        connect: bounded("connect_timeout_ms", MAX_IDENTITY_TIMEOUTS.connect),
+        first_byte: bounded("first_byte_timeout_ms", MAX_IDENTITY_TIMEOUTS.first_byte),
+        between_bytes: bounded(
+            "between_bytes_timeout_ms",
+            MAX_IDENTITY_TIMEOUTS.between_bytes,
+        ),
+    }
+}
 
 pub struct Settings {
     pub public_routes: String,

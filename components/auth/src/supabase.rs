@@ -1,20 +1,14 @@
 //! Token verification by Supabase Auth: `GET {supabase_url}/auth/v1/user`.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use wasip2::http::types::Method;
 use wws_guest::config;
-use wws_guest::http::{self, HttpError, Timeouts};
+use wws_guest::http::{self, HttpError};
 
 use crate::exports::mylder::wws::auth::AuthError;
 use crate::mylder::wws::types::Principal;
+use crate::settings::identity_timeouts;
 
-const TIMEOUTS: Timeouts = Timeouts {
-    connect: Duration::from_secs(2),
-    first_byte: Duration::from_secs(5),
-    between_bytes: Duration::from_secs(5),
-};
 const MAX_USER_BODY: usize = 256 * 1024;
 
 #[derive(Deserialize)]
@@ -46,7 +40,7 @@ pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, Auth
         eprintln!("auth: identity provider call failed: {error}");
         AuthError::Unavailable("identity provider unreachable".into())
     };
-    let response = http::send(request, TIMEOUTS).map_err(unavailable)?;
+    let response = http::send(request, identity_timeouts()).map_err(unavailable)?;
     match response.status {
         200 => {
             let body = response.read_all(MAX_USER_BODY).map_err(unavailable)?;

@@ -129,6 +129,26 @@ impl Writer {
         let _ = OutgoingBody::finish(body, None);
         access_log::finish();
     }
+
+    /// Ends a body that broke off upstream without finishing it: the host
+    /// then aborts the response, so the client sees an incomplete message
+    /// instead of a truncated body that looks whole.
+    pub fn abort(self) {
+        access_log::error("upstream_body_broken");
+        let Writer { stream, body } = self;
+        drop(stream);
+        drop(body);
+        access_log::finish();
+    }
+
+    /// Finishes the body if it was `complete`, aborts it otherwise.
+    pub fn end(self, complete: bool) {
+        if complete {
+            self.finish();
+        } else {
+            self.abort();
+        }
+    }
 }
 
 /// Sends a complete response.

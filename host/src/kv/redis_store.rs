@@ -1,10 +1,30 @@
 //! A shared Redis store, for several hosts enforcing one set of limits.
 //! Counters are Redis integers (decimal text), as in Spin's Redis store.
+//!
+//! Redis going away must cost a request a bounded wait, never a hang: every
+//! round trip and every connection attempt has a timeout, a lost connection
+//! is re-established by the next operation (one attempt each, without the
+//! connection manager's own back-off, whose sleeps grow to a minute and hold
+//! every operation behind them), and once Redis has been found unreachable
+//! operations fail at once for [`REST`] instead of each waiting out a
+//! timeout. The gateway then follows its store-failure policy (rate limiter
+//! open or closed, cache bypassed, sessions checked with Supabase) and is
+//! back on Redis within [`REST`] of its return, without a restart.
 
-use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, RedisError, RedisResult, Script};
 
 use super::KvError;
+
+/// Longest wait for one reply; Redis answers in well under a millisecond.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest wait to (re)connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long operations fail at once after Redis was unreachable or silent.
+const REST: Duration = Duration::from_millis(500);
 
 /// Compare-and-swap in one server-side step: the script runs atomically, so
 /// no other client can write between the comparison and the `SET`.
@@ -23,37 +43,45 @@ return 1
 pub struct RedisStore {
     connection: ConnectionManager,
     swap: Script,
+    /// Until when operations fail without trying Redis.
+    resting_until: Arc<Mutex<Option<Instant>>>,
 }
 
 impl RedisStore {
-    /// Connects once; the manager reconnects by itself after Redis restarts.
+    /// Connects once, failing at once if Redis is not there; after that the
+    /// connection is re-established as needed.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
-        let connection = ConnectionManager::new(client).await?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_number_of_retries(0);
+        let connection = ConnectionManager::new_with_config(client, config).await?;
         Ok(Self {
             connection,
             swap: Script::new(SWAP_SCRIPT),
+            resting_until: Arc::default(),
         })
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        Ok(self.connection.clone().get(key).await?)
+        self.run(self.connection.clone().get(key)).await
     }
 
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        Ok(self.connection.clone().set(key, value).await?)
+        self.run(self.connection.clone().set(key, value)).await
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), KvError> {
-        Ok(self.connection.clone().del(key).await?)
+        self.run(self.connection.clone().del(key)).await
     }
 
     pub async fn keys(&self) -> Result<Vec<String>, KvError> {
-        Ok(self.connection.clone().keys("*").await?)
+        self.run(self.connection.clone().keys("*")).await
     }
 
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
-        Ok(self.connection.clone().incr(key, delta).await?)
+        self.run(self.connection.clone().incr(key, delta)).await
     }
 
     pub async fn swap(
@@ -62,14 +90,42 @@ impl RedisStore {
         expected: Option<&[u8]>,
         value: &[u8],
     ) -> Result<bool, KvError> {
+        let mut connection = self.connection.clone();
         let swapped: i32 = self
-            .swap
-            .key(key)
-            .arg(if expected.is_some() { "1" } else { "0" })
-            .arg(expected.unwrap_or_default())
-            .arg(value)
-            .invoke_async(&mut self.connection.clone())
+            .run(
+                self.swap
+                    .key(key)
+                    .arg(if expected.is_some() { "1" } else { "0" })
+                    .arg(expected.unwrap_or_default())
+                    .arg(value)
+                    .invoke_async(&mut connection),
+            )
             .await?;
         Ok(swapped == 1)
+    }
+
+    /// Runs one operation unless Redis is resting; an I/O failure (refused,
+    /// dropped, timed out) starts a rest.
+    async fn run<T>(&self, operation: impl Future<Output = RedisResult<T>>) -> Result<T, KvError> {
+        if self.is_resting() {
+            return Err(KvError::Redis(RedisError::from((
+                redis::ErrorKind::IoError,
+                "Redis was unreachable moments ago; not retried yet",
+            ))));
+        }
+        let result = operation.await;
+        if let Err(error) = &result
+            && error.is_io_error()
+            && let Ok(mut until) = self.resting_until.lock()
+        {
+            *until = Some(Instant::now() + REST);
+        }
+        Ok(result?)
+    }
+
+    fn is_resting(&self) -> bool {
+        self.resting_until
+            .lock()
+            .is_ok_and(|until| until.is_some_and(|until| Instant::now() < until))
     }
 }

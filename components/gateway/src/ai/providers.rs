@@ -1,6 +1,12 @@
 //! Delivering a provider's answer: streamed through as it arrives, its token
 //! usage read on the way and, for a cacheable request, recorded for the
 //! Cache Manager (plain answers up to 1 MB, streams as their SSE events).
+//!
+//! A plain 200 is read whole before anything is sent (it arrives whole
+//! anyway: providers send it once generation is done), so a body that broke
+//! off or is not a chat completion becomes a clean 502 instead of a 200 the
+//! client cannot parse, and is never stored. Only complete, well-formed
+//! streams are stored (see [`UsageTap::take_recording`]).
 
 use wasip2::http::types::ResponseOutparam;
 
@@ -8,6 +14,7 @@ use super::answer::{Answer, AnswerBody, Bounded};
 use super::attempts::first_answer;
 use super::body::ChatRequest;
 use super::usage::{self, UsageTap};
+use crate::error::ApiError;
 use crate::mylder::wws::cache::{self, CachedResponse, Lifetimes};
 use crate::mylder::wws::router::Plan;
 use crate::origin::upstream_error;
@@ -39,16 +46,18 @@ pub fn deliver(
     head.set("x-wws-route-reason", plan.reason.clone());
     head.extend(&context.headers());
     let slot = slot.filter(|_| answer.status == 200);
-    let Some(slot) = slot else {
-        head.set("x-wws-cache", "BYPASS");
-        return stream_through(answer, head, request, out, None);
-    };
-    head.set("x-wws-cache", "MISS");
-    if request.is_stream() {
-        return stream_through(answer, head, request, out, Some(slot));
+    head.set(
+        "x-wws-cache",
+        if slot.is_some() { "MISS" } else { "BYPASS" },
+    );
+    if request.is_stream() || answer.status != 200 {
+        return stream_through(answer, head, request, out, slot);
     }
+    let provider = answer.target.provider.clone();
     match answer.read_bounded(MAX_CACHED_BODY) {
-        Ok(Bounded::Whole(body)) => {
+        Ok(Bounded::Whole(body)) if is_completion(&body) => {
+            // Whatever the provider called it, this is a JSON completion.
+            head.set("content-type", "application/json");
             let used = usage::total_tokens(&body);
             let response = CachedResponse {
                 status: 200,
@@ -56,8 +65,21 @@ pub fn deliver(
                 body,
             };
             outbound::send(out, head, &response.body);
-            cache::store(slot.key, &response, slot.lifetimes);
+            if let Some(slot) = slot {
+                cache::store(slot.key, &response, slot.lifetimes);
+            }
             used
+        }
+        Ok(Bounded::Whole(_)) => {
+            let error = ApiError::new(
+                502,
+                "upstream_error",
+                format!(
+                    "provider {provider} answered 200 with a body that is not a chat completion"
+                ),
+            );
+            outbound::send_error(out, &error, &context.headers());
+            None
         }
         Ok(Bounded::TooLarge(answer)) => {
             head.set("x-wws-cache", "BYPASS");
@@ -68,6 +90,16 @@ pub fn deliver(
             None
         }
     }
+}
+
+/// A `chat.completion`: a JSON object with a `choices` list. Anything else
+/// in a 200 (an HTML error page, a truncated body) is the provider failing.
+fn is_completion(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|value| {
+        value
+            .get("choices")
+            .is_some_and(serde_json::Value::is_array)
+    })
 }
 
 /// Refreshes a stale entry after its stale copy has been sent.
@@ -82,7 +114,16 @@ pub fn revalidate(request: &ChatRequest, plan: &Plan, slot: CacheSlot<'_>) {
     let Ok(body) = answer.read_all(MAX_CACHED_BODY) else {
         return;
     };
-    // A streaming request's revalidation reads the stream whole.
+    // A streaming request's revalidation reads the stream whole; either
+    // kind is stored only if it is what the client would have accepted.
+    let valid = if request.is_stream() {
+        usage::is_complete_stream(&body)
+    } else {
+        is_completion(&body)
+    };
+    if !valid {
+        return;
+    }
     let response = CachedResponse {
         status: 200,
         headers,
@@ -123,12 +164,19 @@ fn stream_through(
         let event = "event: error\ndata: {\"error\":{\"type\":\"upstream_error\",\
                      \"message\":\"provider stream ended unexpectedly\"}}\n\n";
         writer.write_all(event.as_bytes());
+        writer.finish();
+    } else {
+        writer.end(complete);
     }
-    writer.finish();
     if let (true, Some(slot), Some(events)) = (complete, slot, tap.take_recording()) {
+        // The recording is SSE whatever the provider labelled it, and replay
+        // decides by this header whether to reshape it for a plain request.
+        let mut headers = stored_headers;
+        headers.retain(|(name, _)| name != "content-type");
+        headers.push(("content-type".into(), "text/event-stream".into()));
         let response = CachedResponse {
             status: 200,
-            headers: stored_headers,
+            headers,
             body: events,
         };
         cache::store(slot.key, &response, slot.lifetimes);
@@ -152,4 +200,24 @@ fn stored_headers(head: &Head) -> Vec<(String, String)> {
         })
         .filter_map(|(name, value)| Some((name.clone(), String::from_utf8(value.clone()).ok()?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_json_object_with_choices_is_a_completion() {
+        assert!(is_completion(br#"{"choices":[],"usage":{}}"#));
+        for body in [
+            &b"<html>502 Bad Gateway</html>"[..],
+            br#"{"choices":[{"message":"#,
+            br#"{"id":"x","object":"chat.completion"}"#,
+            br#"{"choices":"none"}"#,
+            b"[]",
+            b"",
+        ] {
+            assert!(!is_completion(body), "{}", String::from_utf8_lossy(body));
+        }
+    }
 }

@@ -53,6 +53,16 @@ pub fn data(event: &[u8]) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
+/// Whether every line of `event` is blank, a comment or a `data:` line: the
+/// only lines a chat completion stream carries. `event:`, `id:` or stray
+/// text mean the stream is something else (an in-band error, garbage).
+pub fn only_data_lines(event: &[u8]) -> bool {
+    std::str::from_utf8(event).is_ok_and(|text| {
+        text.split(['\r', '\n'])
+            .all(|line| line.is_empty() || line.starts_with(':') || line.starts_with("data:"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +87,14 @@ mod tests {
         assert_eq!(data(&events[1]).as_deref(), Some("c"));
         assert_eq!(splitter.finish(), b"tail");
         assert_eq!(data(b": comment\n\n"), None);
+    }
+
+    #[test]
+    fn tells_data_events_from_other_lines() {
+        assert!(only_data_lines(b"data: {}\n\n"));
+        assert!(only_data_lines(b": keep-alive\r\n\r\n"));
+        assert!(!only_data_lines(b"event: error\ndata: {}\n\n"));
+        assert!(!only_data_lines(b"garbage\n\n"));
+        assert!(!only_data_lines(b"data: \xff\n\n"));
     }
 }

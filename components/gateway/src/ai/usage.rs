@@ -27,7 +27,55 @@ pub enum UsageTap {
         total: Option<u64>,
         /// The events worth caching (usage chunks left out), while they fit.
         recording: Option<Vec<u8>>,
+        /// What the events so far say about the stream as a cache entry.
+        shape: StreamShape,
     },
+}
+
+/// Whether a stream is one a client would accept whole: every event a
+/// comment or a `data:` chunk of JSON (not an in-band error), ending with
+/// `data: [DONE]`. Anything else is passed on but never stored.
+#[derive(Default, Clone, Copy)]
+pub struct StreamShape {
+    done: bool,
+    malformed: bool,
+}
+
+impl StreamShape {
+    fn see(&mut self, event: &[u8], data: Option<&str>, chunk: Option<&Value>) {
+        let clean = sse::only_data_lines(event)
+            && match data {
+                None => true,
+                Some(data) if data.trim() == "[DONE]" => {
+                    self.done = true;
+                    true
+                }
+                Some(_) => chunk.is_some_and(|chunk| chunk.get("error").is_none()),
+            };
+        self.malformed |= !clean;
+    }
+
+    fn complete(&self) -> bool {
+        self.done && !self.malformed
+    }
+}
+
+/// Whether `events`, a stream read whole, is complete and well formed.
+pub fn is_complete_stream(events: &[u8]) -> bool {
+    let mut splitter = EventSplitter::default();
+    let mut shape = StreamShape::default();
+    for event in splitter.push(events) {
+        let data = sse::data(&event);
+        let chunk = parse_chunk(data.as_deref());
+        shape.see(&event, data.as_deref(), chunk.as_ref());
+    }
+    splitter.finish().iter().all(u8::is_ascii_whitespace) && shape.complete()
+}
+
+/// An event's data as JSON, unless it is the `[DONE]` marker.
+fn parse_chunk(data: Option<&str>) -> Option<Value> {
+    data.filter(|data| data.trim() != "[DONE]")
+        .and_then(|data| serde_json::from_str(data).ok())
 }
 
 /// A recording is dropped once it outgrows what the cache would store.
@@ -44,14 +92,18 @@ impl UsageTap {
             forward_usage_chunk: client_asked_for_usage,
             total: None,
             recording: record.then(Vec::new),
+            shape: StreamShape::default(),
         }
     }
 
-    /// The recorded events, if recording was asked for and they fit.
+    /// The recorded events, if recording was asked for, they fit, and the
+    /// stream was complete and well formed.
     pub fn take_recording(&mut self) -> Option<Vec<u8>> {
         match self {
             UsageTap::Json { .. } => None,
-            UsageTap::Stream { recording, .. } => recording.take(),
+            UsageTap::Stream {
+                recording, shape, ..
+            } => recording.take().filter(|_| shape.complete()),
         }
     }
 
@@ -59,7 +111,14 @@ impl UsageTap {
     pub fn remainder(&mut self) -> Vec<u8> {
         match self {
             UsageTap::Json { .. } => Vec::new(),
-            UsageTap::Stream { splitter, .. } => std::mem::take(splitter).finish(),
+            UsageTap::Stream {
+                splitter, shape, ..
+            } => {
+                let rest = std::mem::take(splitter).finish();
+                // An unterminated last event was never recorded.
+                shape.malformed |= !rest.iter().all(u8::is_ascii_whitespace);
+                rest
+            }
         }
     }
 
@@ -87,10 +146,14 @@ impl Filter for UsageTap {
                 forward_usage_chunk,
                 total,
                 recording,
+                shape,
             } => {
                 let mut forward = Vec::with_capacity(chunk.len());
                 for event in splitter.push(chunk) {
-                    let usage = sse::data(&event).and_then(|data| usage_chunk(&data));
+                    let data = sse::data(&event);
+                    let parsed = parse_chunk(data.as_deref());
+                    shape.see(&event, data.as_deref(), parsed.as_ref());
+                    let usage = parsed.as_ref().and_then(usage_chunk);
                     if let Some((tokens, _)) = usage {
                         *total = Some(tokens);
                     }
@@ -126,9 +189,8 @@ pub fn total_tokens(body: &[u8]) -> Option<u64> {
 
 /// A stream chunk that carries usage: its total and whether it also carries
 /// choices (some providers put usage on the last content chunk).
-fn usage_chunk(data: &str) -> Option<(u64, bool)> {
-    let value: Value = serde_json::from_str(data).ok()?;
-    let total = usage_total(&value)?;
+fn usage_chunk(value: &Value) -> Option<(u64, bool)> {
+    let total = usage_total(value)?;
     let has_choices = value
         .get("choices")
         .and_then(Value::as_array)
@@ -181,6 +243,37 @@ mod tests {
         let out = run(&mut tap, &[CONTENT, USAGE, DONE]);
         assert_eq!(out, [CONTENT, USAGE, DONE].concat());
         assert_eq!(tap.total_tokens(), Some(10));
+    }
+
+    #[test]
+    fn records_only_complete_well_formed_streams() {
+        let recorded = |chunks: &[&[u8]]| {
+            let mut tap = UsageTap::stream(false, true);
+            let out = run(&mut tap, chunks);
+            assert_eq!(out, chunks.concat(), "passed on unchanged");
+            tap.take_recording()
+        };
+        assert!(recorded(&[CONTENT, DONE]).is_some());
+        assert!(recorded(&[b": keep-alive\n\n", CONTENT, DONE]).is_some());
+        for broken in [
+            &[CONTENT][..],
+            &[b"garbage\n\n", CONTENT, DONE],
+            &[b"{\"choices\":[]}\n\n", DONE],
+            &[b"data: {\"choices\": [\n\n", DONE],
+            &[
+                CONTENT,
+                b"data: {\"error\":{\"message\":\"overloaded\"}}\n\n",
+                DONE,
+            ],
+            &[CONTENT, b"event: error\ndata: {}\n\n", DONE],
+            &[CONTENT, b"data: [DONE]"],
+        ] {
+            assert!(recorded(broken).is_none(), "{:?}", broken.concat());
+        }
+        let whole = [CONTENT, USAGE, DONE].concat();
+        assert!(is_complete_stream(&whole));
+        assert!(!is_complete_stream(CONTENT));
+        assert!(!is_complete_stream(b"{\"choices\":[]}"));
     }
 
     #[test]

@@ -129,9 +129,9 @@ fn fetch_and_pass(
         head.extend(&context.headers());
         head.set("x-wws-cache", "BYPASS");
         if let Some(mut writer) = outbound::Writer::start(out, head) {
-            writer.write_all(&cached.body);
-            writer.pipe(reader.into_inner(), &mut outbound::Unchanged);
-            writer.finish();
+            let complete = writer.write_all(&cached.body)
+                && writer.pipe(reader.into_inner(), &mut outbound::Unchanged);
+            writer.end(complete);
         }
         return;
     }

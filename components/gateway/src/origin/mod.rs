@@ -67,10 +67,8 @@ fn pass_through(
         head.set("x-wws-cache", label);
     }
     if let Some(mut writer) = Writer::start(out, head) {
-        if with_body {
-            writer.pipe(response.into_body(), &mut Unchanged);
-        }
-        writer.finish();
+        let complete = !with_body || writer.pipe(response.into_body(), &mut Unchanged);
+        writer.end(complete);
     }
 }
 
