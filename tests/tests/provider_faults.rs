@@ -29,10 +29,19 @@ async fn env() -> Env {
         &[
             ("first_byte_timeout_ms", "2000"),
             ("between_bytes_timeout_ms", "300"),
+            // These faults are about bodies; failover.rs covers the breaker.
+            ("breaker_failures", "1000"),
         ],
         Store::Memory,
     )
     .await
+}
+
+/// Both providers answer with `step`: a plain answer that is broken fails
+/// over, so only when every target breaks does the client get the 502.
+fn both(env: &Env, step: Step) {
+    env.primary_script.push(step.clone());
+    env.fallback_script.push(step);
 }
 
 /// A 200 from the primary with `chunks` as its body, 50 ms apart.
@@ -117,8 +126,7 @@ async fn a_plain_answer_that_breaks_off_is_a_502_and_not_stored() {
     let env = env().await;
     let half = r#"{"id":"chatcmpl-x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"half an ans"#;
     for (case, body) in [("cached", ask(false)), ("uncached", ask_uncached())] {
-        env.primary_script
-            .push(raw("application/json", &[half], true));
+        both(&env, raw("application/json", &[half], true));
         let reply = send(&env, &body).await;
         assert_upstream_error(&reply, case);
         assert!(
@@ -127,10 +135,14 @@ async fn a_plain_answer_that_breaks_off_is_a_502_and_not_stored() {
             reply.took
         );
     }
+    assert_eq!(env.fallback.count(), 2, "a broken plain answer fails over");
+
+    env.primary_script
+        .push(raw("application/json", &[half], true));
+    let rescued = send(&env, &ask_uncached()).await;
     assert_eq!(
-        env.fallback.count(),
-        0,
-        "a 200 head commits to its provider"
+        (rescued.status, rescued.provider.as_str()),
+        (200, "fallback")
     );
     next_request_is_served_normally(&env, false).await;
 }
@@ -215,19 +227,22 @@ async fn a_stream_that_stalls_past_the_gap_timeout_ends_with_an_error_event() {
 #[tokio::test]
 async fn a_plain_answer_that_stalls_past_the_gap_timeout_is_a_502() {
     let env = env().await;
-    env.primary_script.push(Step::Raw {
-        content_type: "application/json",
-        chunks: vec![
-            r#"{"choices":[{"index":0,"#.into(),
-            r#""message":{}}]}"#.into(),
-        ],
-        gap: Duration::from_secs(3),
-        then_fail: false,
-    });
+    both(
+        &env,
+        Step::Raw {
+            content_type: "application/json",
+            chunks: vec![
+                r#"{"choices":[{"index":0,"#.into(),
+                r#""message":{}}]}"#.into(),
+            ],
+            gap: Duration::from_secs(3),
+            then_fail: false,
+        },
+    );
     let reply = send(&env, &ask(false)).await;
     assert_upstream_error(&reply, "stalled");
     assert!(
-        reply.took >= BETWEEN_BYTES && reply.took < Duration::from_millis(2_000),
+        reply.took >= BETWEEN_BYTES * 2 && reply.took < Duration::from_millis(3_000),
         "{:?}",
         reply.took
     );
@@ -261,7 +276,7 @@ async fn a_200_that_is_not_a_chat_completion_is_a_502_and_not_stored() {
         ("an empty body", "application/json", ""),
     ];
     for (case, content_type, body) in cases {
-        env.primary_script.push(raw(content_type, &[body], false));
+        both(&env, raw(content_type, &[body], false));
         let reply = send(&env, &ask(false)).await;
         assert_upstream_error(&reply, case);
         assert!(
@@ -270,9 +285,16 @@ async fn a_200_that_is_not_a_chat_completion_is_a_502_and_not_stored() {
             reply.took
         );
     }
-    env.primary_script
-        .push(raw("application/json", &["not json"], false));
+    both(&env, raw("application/json", &["not json"], false));
     assert_upstream_error(&send(&env, &ask_uncached()).await, "uncached");
+    env.primary_script
+        .push(raw("text/html", &["<html>502</html>"], false));
+    let rescued = send(&env, &ask_uncached()).await;
+    assert_eq!(
+        (rescued.status, rescued.provider.as_str()),
+        (200, "fallback"),
+        "one provider's garbage is the next one's turn"
+    );
     next_request_is_served_normally(&env, false).await;
 }
 

@@ -14,10 +14,11 @@ use std::time::Duration;
 use wasip2::http::types::Method;
 use wws_guest::http::{self, Response};
 
-use super::answer::{Answer, AnswerBody};
+use super::answer::{Answer, AnswerBody, Bounded};
 use super::body::ChatRequest;
 use super::breaker::{self, Admission};
 use super::failover::{self, Next};
+use super::providers::{MAX_CACHED_BODY as MAX_CHECKED_BODY, is_completion};
 use crate::config::{self, Provider};
 use crate::error::ApiError;
 use crate::mylder::wws::router::{Plan, Target};
@@ -139,10 +140,13 @@ fn try_target(
             attempts,
         };
         if status < 400 {
-            return match first_bytes(response, request.is_stream()) {
-                Ok(body) => {
+            let checked = first_bytes(response, request.is_stream())
+                .map(&answer)
+                .and_then(|answered| checked_completion(answered, request, target));
+            return match checked {
+                Ok(answered) => {
                     breaker::record_success(&target.provider, admission);
-                    Outcome::Answered(answer(body))
+                    Outcome::Answered(answered)
                 }
                 Err(error) => {
                     note_failure(target, admission, &error.message, false);
@@ -253,6 +257,39 @@ fn first_bytes(response: Response, is_stream: bool) -> Result<AnswerBody, ApiErr
         }
     }
     Ok(AnswerBody::Live { first, rest })
+}
+
+/// A plain 200 is read whole (up to the cacheable size; it arrives whole
+/// anyway, once generation is done) and must be a chat completion: a body
+/// that broke off or is an error page is the provider failing, so the next
+/// target can still answer and the circuit breaker counts it.
+fn checked_completion(
+    answer: Answer,
+    request: &ChatRequest,
+    target: &Target,
+) -> Result<Answer, ApiError> {
+    if request.is_stream() || answer.status != 200 {
+        return Ok(answer);
+    }
+    let shell = Answer {
+        status: answer.status,
+        content_type: answer.content_type.clone(),
+        body: AnswerBody::Buffered(Vec::new()),
+        target: answer.target.clone(),
+        attempts: answer.attempts,
+    };
+    match answer.read_bounded(MAX_CHECKED_BODY) {
+        Ok(Bounded::Whole(body)) if is_completion(&body) => Ok(Answer {
+            body: AnswerBody::Buffered(body),
+            ..shell
+        }),
+        Ok(Bounded::Whole(_)) => Err(provider_failed(
+            target,
+            "answered 200 with a body that is not a chat completion",
+        )),
+        Ok(Bounded::TooLarge(answer)) => Ok(answer),
+        Err(error) => Err(upstream_error(&error)),
+    }
 }
 
 fn note_failure(target: &Target, admission: &Admission, reason: &str, open_circuit: bool) {

@@ -23,7 +23,7 @@ use crate::pipeline::Context;
 
 /// Largest plain completion read whole to be cached; larger ones are passed
 /// through as `BYPASS` (Spin's default store refuses values over 1 MB).
-const MAX_CACHED_BODY: usize = 1024 * 1024;
+pub const MAX_CACHED_BODY: usize = 1024 * 1024;
 
 /// Where a cacheable answer is stored.
 pub struct CacheSlot<'a> {
@@ -94,7 +94,7 @@ pub fn deliver(
 
 /// A `chat.completion`: a JSON object with a `choices` list. Anything else
 /// in a 200 (an HTML error page, a truncated body) is the provider failing.
-fn is_completion(body: &[u8]) -> bool {
+pub fn is_completion(body: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|value| {
         value
             .get("choices")
