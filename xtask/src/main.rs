@@ -8,8 +8,10 @@
 //!   BENCHMARKS.md), on SQLite and on a Redis it starts itself.
 //! - `soak [--minutes N] [--store sqlite|redis]`: minutes of mixed, checked
 //!   traffic against a release wws-host, sampling its RSS and KV key count.
+//! - `fuzz [--seconds N] [target...]`: the fuzz targets in `fuzz/`, N seconds each.
 
 mod compose;
+mod fuzz;
 mod imports;
 mod node;
 mod redis;
@@ -99,8 +101,9 @@ fn main() -> Result<()> {
             Ok(())
         }
         "soak" => soak::run(&root, &rest),
+        "fuzz" => fuzz::run(&root, &rest),
         _ => bail!(
-            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [options] | soak [--minutes N] [--store sqlite|redis]>"
+            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [options] | soak [--minutes N] [--store sqlite|redis] | fuzz [--seconds N] [target...]>"
         ),
     }
 }

@@ -113,4 +113,12 @@ mod tests {
             key(Some("u"), "", r#"{"temperature":1}"#)
         );
     }
+
+    #[test]
+    fn canonical_bodies_stay_canonical() {
+        // Found by the canonical_json fuzz target: without correctly rounded
+        // parsing this number came back one unit in the last place off.
+        let once = canonical_body(b"[111111111111111151111111111111111111111110]");
+        assert_eq!(canonical_body(&once), once);
+    }
 }

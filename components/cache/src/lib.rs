@@ -8,6 +8,20 @@ mod key;
 mod policy;
 mod purge;
 
+/// The `cache_policy` parser and the cache keys, for the fuzz targets in
+/// `fuzz/`, which build this crate natively; the component exports nothing
+/// but its WIT world.
+#[cfg(not(target_family = "wasm"))]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub mod key {
+        pub use crate::key::{Parts, derive, path_of};
+    }
+    pub mod policy {
+        pub use crate::policy::{Policies, Policy};
+    }
+}
+
 wit_bindgen::generate!({
     path: "../../wit",
     world: "mylder:wws/cache-manager",

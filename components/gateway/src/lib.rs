@@ -42,3 +42,26 @@ impl Guest for Gateway {
 }
 
 wasip2::http::proxy::export!(Gateway);
+
+/// The pure parsers, for the fuzz targets in `fuzz/`, which build this crate
+/// natively; the component exports nothing but `wasi:http/incoming-handler`.
+#[cfg(not(target_family = "wasm"))]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub mod body {
+        pub use crate::ai::body::{BodyError, ChatRequest};
+    }
+    pub mod cache_control {
+        pub use crate::cache_control::CacheControl;
+    }
+    pub mod replay {
+        pub use crate::ai::replay::{completion_to_stream, stream_to_completion};
+    }
+    pub mod sse {
+        pub use crate::ai::sse::{EventSplitter, data};
+    }
+    pub mod usage {
+        pub use crate::ai::usage::{UsageTap, total_tokens};
+        pub use crate::outbound::Filter;
+    }
+}

@@ -8,6 +8,16 @@ mod policy;
 mod sweep;
 mod window;
 
+/// The `rate_limits` parser, for the fuzz targets in `fuzz/`, which build
+/// this crate natively; the component exports nothing but its WIT world.
+#[cfg(not(target_family = "wasm"))]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub mod policy {
+        pub use crate::policy::{Limits, OnStoreError, Policies, PolicyError, Rule};
+    }
+}
+
 wit_bindgen::generate!({
     path: "../../wit",
     world: "mylder:wws/rate-limiter",

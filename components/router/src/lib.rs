@@ -3,6 +3,19 @@
 mod plan;
 mod table;
 
+/// The `routing` parser and planner, for the fuzz targets in `fuzz/`, which
+/// build this crate natively; the component exports nothing but its WIT world.
+#[cfg(not(target_family = "wasm"))]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub mod plan {
+        pub use crate::plan::{Plan, RouteError, Target};
+    }
+    pub mod table {
+        pub use crate::table::{Model, Table, TableError};
+    }
+}
+
 wit_bindgen::generate!({
     path: "../../wit",
     world: "mylder:wws/model-router",

@@ -109,8 +109,11 @@ impl ChatRequest {
             .body
             .get("max_tokens")
             .and_then(Value::as_u64)
-            .unwrap_or(0) as usize;
-        (chars.div_ceil(CHARS_PER_TOKEN) + completion).min(u32::MAX as usize) as u32
+            .unwrap_or(0);
+        // In u64 and saturating: any `max_tokens` a client sends must give
+        // the largest estimate, not wrap (or, on wasm32, truncate) to a small one.
+        let prompt = chars.div_ceil(CHARS_PER_TOKEN) as u64;
+        prompt.saturating_add(completion).min(u64::from(u32::MAX)) as u32
     }
 
     /// Cached when the answer is deterministic (`temperature: 0`) or the
@@ -248,6 +251,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(explicit.context_tokens(), 200_000);
+    }
+
+    #[test]
+    fn huge_max_tokens_saturate_the_estimate() {
+        // Caught by the canonical_json fuzz target (a seed with the largest
+        // max_tokens): the sum overflowed.
+        for max_tokens in ["18446744073709551615", "4294967301"] {
+            let body = format!(
+                r#"{{"messages":[{{"role":"user","content":"hi"}}],"max_tokens":{max_tokens}}}"#
+            );
+            let request = ChatRequest::parse("/v1/chat/completions", body.as_bytes()).unwrap();
+            assert_eq!(request.context_tokens(), u32::MAX, "{max_tokens}");
+        }
     }
 
     #[test]

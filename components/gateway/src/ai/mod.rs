@@ -3,14 +3,14 @@
 
 mod answer;
 mod attempts;
-mod body;
+pub(crate) mod body;
 mod breaker;
 mod failover;
 mod providers;
-mod replay;
-mod sse;
+pub(crate) mod replay;
+pub(crate) mod sse;
 mod tokens;
-mod usage;
+pub(crate) mod usage;
 
 use wasip2::http::types::{Method, ResponseOutparam};
 

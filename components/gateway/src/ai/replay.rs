@@ -7,6 +7,10 @@ use serde_json::{Map, Value, json};
 
 use super::sse::{self, EventSplitter};
 
+/// OpenAI's ceiling for `n`: a choice index at or past it is no completion
+/// anyone asked for, and filling the gap up to it would allocate without bound.
+const MAX_CHOICES: usize = 128;
+
 /// One `chat.completion` from the chunks of a recorded stream.
 pub fn stream_to_completion(events: &[u8]) -> Option<Vec<u8>> {
     let mut splitter = EventSplitter::default();
@@ -31,7 +35,10 @@ pub fn stream_to_completion(events: &[u8]) -> Option<Vec<u8>> {
             .into_iter()
             .flatten()
         {
-            let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let index = usize::try_from(index)
+                .ok()
+                .filter(|index| *index < MAX_CHOICES)?;
             while choices.len() <= index {
                 choices.push(("assistant".into(), String::new(), Value::Null));
             }
@@ -139,5 +146,17 @@ mod tests {
         let again: Value = serde_json::from_slice(&stream_to_completion(&stream).unwrap()).unwrap();
         assert_eq!(again["choices"][0]["message"]["content"], "Hello");
         assert!(completion_to_stream(b"[]").is_none());
+    }
+
+    #[test]
+    fn an_absurd_choice_index_is_not_replayed() {
+        // Found by the sse fuzz target: replaying this allocated ~29 billion
+        // empty choices.
+        let absurd = "data: {\"choices\":[{\"index\":28888888888,\"delta\":{}}]}\n\n";
+        assert!(stream_to_completion(absurd.as_bytes()).is_none());
+        let last = "data: {\"choices\":[{\"index\":127,\"delta\":{\"content\":\"x\"}}]}\n\n";
+        let completion: Value =
+            serde_json::from_slice(&stream_to_completion(last.as_bytes()).unwrap()).unwrap();
+        assert_eq!(completion["choices"][127]["message"]["content"], "x");
     }
 }
