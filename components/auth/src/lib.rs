@@ -12,6 +12,7 @@ mod local;
 mod session;
 mod settings;
 mod supabase;
+mod sweep;
 
 /// The pure parsers and checks, for the fuzz targets in `fuzz/`, which build
 /// this crate natively; the component exports nothing but its WIT world.
@@ -88,7 +89,7 @@ impl Guest for AuthGuard {
                 store.as_ref(),
                 session::cache_until(now, settings.session_ttl_secs, token_expiry),
             ) {
-                session::save(store, &token_digest, principal, until);
+                session::save(store, &token_digest, principal, until, now);
             }
         };
         match local::verify(token, &settings, store.as_ref(), now) {
@@ -118,7 +119,7 @@ impl Guest for AuthGuard {
             }
             Err(AuthError::InvalidToken(reason)) => {
                 if let Some(store) = &store {
-                    session::deny(store, &token_digest, now + settings.negative_ttl_secs);
+                    session::deny(store, &token_digest, now + settings.negative_ttl_secs, now);
                 }
                 Err(AuthError::InvalidToken(reason))
             }

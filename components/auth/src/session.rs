@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use wws_guest::kv::Store;
 
 use crate::mylder::wws::types::Principal;
+use crate::sweep;
 
 #[derive(Serialize, Deserialize)]
 struct Session {
@@ -14,18 +15,43 @@ struct Session {
     cached_until: u64,
 }
 
+const SESSION_PREFIX: &str = "auth:session:";
+const DENY_PREFIX: &str = "auth:deny:";
+
 fn key(token_digest: &str) -> String {
-    format!("auth:session:{token_digest}")
+    format!("{SESSION_PREFIX}{token_digest}")
 }
 
 fn deny_key(token_digest: &str) -> String {
-    format!("auth:deny:{token_digest}")
+    format!("{DENY_PREFIX}{token_digest}")
+}
+
+/// For the sweep: `Some(true)` for a session or deny entry past its
+/// deadline (or unreadable), `Some(false)` for a live one, `None` for keys
+/// that are not the session cache's.
+pub fn is_dead(key: &str, bytes: &[u8], now: u64) -> Option<bool> {
+    if key.starts_with(SESSION_PREFIX) {
+        let session = serde_json::from_slice::<Session>(bytes).ok();
+        Some(session.is_none_or(|session| session.cached_until <= now))
+    } else if key.starts_with(DENY_PREFIX) {
+        let until = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| text.parse::<u64>().ok());
+        Some(until.is_none_or(|until| until <= now))
+    } else {
+        None
+    }
 }
 
 /// Remembers, until `until`, that Supabase rejected this token, so a flood
 /// of one bad token is answered here.
-pub fn deny(store: &Store, token_digest: &str, until: u64) {
-    let _ = store.set(&deny_key(token_digest), until.to_string().as_bytes());
+pub fn deny(store: &Store, token_digest: &str, until: u64, now: u64) {
+    if store
+        .set(&deny_key(token_digest), until.to_string().as_bytes())
+        .is_ok()
+    {
+        sweep::if_due(store, now);
+    }
 }
 
 pub fn is_denied(store: &Store, token_digest: &str, now: u64) -> bool {
@@ -75,7 +101,7 @@ pub fn load(store: &Store, token_digest: &str, now: u64) -> Option<Principal> {
 }
 
 /// Best effort: a failed write only costs a later Supabase round trip.
-pub fn save(store: &Store, token_digest: &str, principal: &Principal, cached_until: u64) {
+pub fn save(store: &Store, token_digest: &str, principal: &Principal, cached_until: u64, now: u64) {
     let session = Session {
         id: principal.id.clone(),
         email: principal.email.clone(),
@@ -83,16 +109,29 @@ pub fn save(store: &Store, token_digest: &str, principal: &Principal, cached_unt
         expires_at: principal.expires_at,
         cached_until,
     };
-    if let Ok(bytes) = serde_json::to_vec(&session)
-        && let Err(error) = store.set(&key(token_digest), &bytes)
-    {
-        eprintln!("auth: session cache write failed: {error}");
+    let Ok(bytes) = serde_json::to_vec(&session) else {
+        return;
+    };
+    match store.set(&key(token_digest), &bytes) {
+        Ok(()) => sweep::if_due(store, now),
+        Err(error) => eprintln!("auth: session cache write failed: {error}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sweep_knows_dead_sessions_and_denials() {
+        let session = br#"{"id":"u","email":null,"role":"authenticated","expires_at":null,"cached_until":100}"#;
+        assert_eq!(is_dead("auth:session:ab", session, 99), Some(false));
+        assert_eq!(is_dead("auth:session:ab", session, 100), Some(true));
+        assert_eq!(is_dead("auth:session:ab", b"garbage", 0), Some(true));
+        assert_eq!(is_dead("auth:deny:ab", b"50", 49), Some(false));
+        assert_eq!(is_dead("auth:deny:ab", b"50", 50), Some(true));
+        assert_eq!(is_dead("auth:jwks", b"{}", 0), None);
+    }
 
     #[test]
     fn lifetime_is_the_shorter_of_ttl_and_token_expiry() {

@@ -54,12 +54,37 @@ pub fn path_of(key: &str) -> Option<&str> {
 }
 
 /// serde_json's map is ordered by key, so re-serialising a parsed value
-/// sorts keys at every level and drops insignificant whitespace.
+/// sorts keys at every level and drops insignificant whitespace; numbers
+/// are written one way (`0.0` and `0` are the same temperature).
 fn canonical_body(body: &[u8]) -> Vec<u8> {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
+        .map(integral_numbers)
         .and_then(|value| serde_json::to_vec(&value).ok())
         .unwrap_or_else(|| body.to_vec())
+}
+
+/// Floats with no fractional part, within the range f64 holds exactly, as
+/// integers.
+fn integral_numbers(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        Value::Number(number) => match number.as_f64() {
+            Some(float) if number.is_f64() && float.fract() == 0.0 && float.abs() <= EXACT => {
+                Value::from(float as i64)
+            }
+            _ => Value::Number(number),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(integral_numbers).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(name, field)| (name, integral_numbers(field)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +136,18 @@ mod tests {
         assert_ne!(
             key(Some("u"), "", r#"{"temperature":0}"#),
             key(Some("u"), "", r#"{"temperature":1}"#)
+        );
+    }
+
+    #[test]
+    fn numbers_are_written_one_way() {
+        assert_eq!(
+            key(Some("u"), "", r#"{"temperature":0.0,"n":[1.0,2.5]}"#),
+            key(Some("u"), "", r#"{"temperature":0,"n":[1,2.5]}"#)
+        );
+        assert_ne!(
+            key(Some("u"), "", r#"{"temperature":0.5}"#),
+            key(Some("u"), "", r#"{"temperature":0}"#)
         );
     }
 

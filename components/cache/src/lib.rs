@@ -7,6 +7,7 @@ mod fill;
 mod key;
 mod policy;
 mod purge;
+mod sweep;
 
 /// The `cache_policy` parser and the cache keys, for the fuzz targets in
 /// `fuzz/`, which build this crate natively; the component exports nothing
@@ -110,8 +111,13 @@ impl Guest for CacheManager {
         if bytes.len() > MAX_ENTRY_BYTES {
             return false;
         }
-        match kv::Store::open_default().and_then(|store| store.set(&key, &bytes)) {
-            Ok(()) => true,
+        let written =
+            kv::Store::open_default().and_then(|store| store.set(&key, &bytes).map(|()| store));
+        match written {
+            Ok(store) => {
+                sweep::if_due(&store, now);
+                true
+            }
             Err(error) => {
                 eprintln!("cache: write failed: {error}");
                 false

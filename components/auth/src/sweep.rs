@@ -1,0 +1,48 @@
+//! Keeping the session cache bounded in a store without expiry.
+//!
+//! Session and deny entries are otherwise deleted only when the same token
+//! comes back after their deadline, so every login and every rejected token
+//! would stay for ever. Once a minute (claimed across all instances by
+//! whichever write first increments that minute's marker) one write also
+//! deletes the entries past their deadline.
+
+use wws_guest::kv::{KvError, Store};
+
+use crate::session;
+
+/// Entries read per sweep at most, so the request that runs it stays fast.
+const MAX_READS: usize = 2_000;
+
+fn marker(minute: u64) -> String {
+    format!("auth-sweep:{minute}")
+}
+
+/// Called after a session or deny entry was written; `now` in seconds.
+pub fn if_due(store: &Store, now: u64) {
+    if let Err(error) = sweep_if_first(store, now) {
+        eprintln!("auth: sweep failed: {error}");
+    }
+}
+
+fn sweep_if_first(store: &Store, now: u64) -> Result<(), KvError> {
+    let minute = now / 60;
+    if store.increment(&marker(minute), 1)? != 1 {
+        return Ok(());
+    }
+    // The marker of two minutes ago can no longer be claimed.
+    let _ = store.delete(&marker(minute.saturating_sub(2)));
+    let ours = store
+        .keys()?
+        .into_iter()
+        .filter(|key| key.starts_with("auth:session:") || key.starts_with("auth:deny:"))
+        .take(MAX_READS);
+    for key in ours {
+        let Some(bytes) = store.get(&key)? else {
+            continue;
+        };
+        if session::is_dead(&key, &bytes, now) == Some(true) {
+            store.delete(&key)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Keeping the cache bounded in a store without expiry.
+//!
+//! An entry is otherwise deleted only when the same key is looked up after
+//! its last deadline, so every prompt or page asked once would stay for
+//! ever. Once a minute (claimed across all instances by whichever write first
+//! increments that minute's marker) one write also reads cache entries and
+//! deletes those past their stale-if-error deadline, and any it cannot decode.
+
+use wws_guest::kv::{KvError, Store};
+
+use crate::{entry, key};
+
+/// Entries read per sweep at most, so the write that runs it stays fast;
+/// the rest wait for the next minute.
+const MAX_READS: usize = 2_000;
+
+const SWEEP_EVERY_MILLIS: u64 = 60_000;
+
+fn marker(minute: u64) -> String {
+    format!("cache-sweep:{minute}")
+}
+
+/// Called after an entry was written.
+pub fn if_due(store: &Store, now_millis: u64) {
+    if let Err(error) = sweep_if_first(store, now_millis) {
+        eprintln!("cache: sweep failed: {error}");
+    }
+}
+
+fn sweep_if_first(store: &Store, now_millis: u64) -> Result<(), KvError> {
+    let minute = now_millis / SWEEP_EVERY_MILLIS;
+    if store.increment(&marker(minute), 1)? != 1 {
+        return Ok(());
+    }
+    // The marker of two minutes ago can no longer be claimed.
+    let _ = store.delete(&marker(minute.saturating_sub(2)));
+    let entries = store
+        .keys()?
+        .into_iter()
+        .filter(|stored| key::path_of(stored).is_some())
+        .take(MAX_READS);
+    for stored in entries {
+        let Some(bytes) = store.get(&stored)? else {
+            continue;
+        };
+        if is_dead(&bytes, now_millis) {
+            store.delete(&stored)?;
+        }
+    }
+    Ok(())
+}
+
+/// Past every deadline (not even servable on upstream errors), or garbage.
+fn is_dead(bytes: &[u8], now_millis: u64) -> bool {
+    entry::decode(bytes).is_none_or(|stored| stored.state(now_millis).is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(error_until: u64) -> Vec<u8> {
+        entry::encode(&entry::Entry {
+            stored_at: 0,
+            fresh_until: 10,
+            stale_until: 20,
+            error_until,
+            status: 200,
+            headers: Vec::new(),
+            body: b"{}".to_vec(),
+        })
+    }
+
+    #[test]
+    fn only_entries_past_their_last_deadline_die() {
+        assert!(!is_dead(&stored(1_000), 999));
+        assert!(is_dead(&stored(1_000), 1_001));
+        assert!(is_dead(b"not an entry", 0));
+    }
+
+    #[test]
+    fn markers_are_per_minute() {
+        assert_eq!(marker(61_000 / SWEEP_EVERY_MILLIS), "cache-sweep:1");
+    }
+}
