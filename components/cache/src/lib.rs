@@ -96,13 +96,16 @@ impl Guest for CacheManager {
 
     fn store(key: String, response: CachedResponse, lifetimes: Lifetimes) -> bool {
         let now = time::now_millis();
-        let fresh_until = now + lifetimes.fresh_secs * 1000;
-        let stale_until = fresh_until + lifetimes.stale_secs * 1000;
+        // Saturating: a huge max-age or cache_policy value means "for ever",
+        // never a deadline that wrapped into the past.
+        let after = |start: u64, secs: u64| start.saturating_add(secs.saturating_mul(1000));
+        let fresh_until = after(now, lifetimes.fresh_secs);
+        let stale_until = after(fresh_until, lifetimes.stale_secs);
         let stored = entry::Entry {
             stored_at: now,
             fresh_until,
             stale_until,
-            error_until: stale_until + lifetimes.stale_if_error_secs * 1000,
+            error_until: after(stale_until, lifetimes.stale_if_error_secs),
             status: response.status,
             headers: response.headers,
             body: response.body,

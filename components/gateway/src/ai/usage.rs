@@ -205,13 +205,21 @@ fn usage_total(value: &Value) -> Option<u64> {
         .and_then(Value::as_u64)
         .or_else(|| {
             let part = |name| usage.get(name).and_then(Value::as_u64);
-            Some(part("prompt_tokens")? + part("completion_tokens").unwrap_or(0))
+            // Saturating: a provider's absurd counts must charge the most, not wrap.
+            Some(part("prompt_tokens")?.saturating_add(part("completion_tokens").unwrap_or(0)))
         })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_usage_counts_saturate() {
+        let usage =
+            serde_json::json!({ "usage": { "prompt_tokens": u64::MAX, "completion_tokens": 5 } });
+        assert_eq!(usage_total(&usage), Some(u64::MAX));
+    }
 
     const CONTENT: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n";
     const USAGE: &[u8] =
