@@ -6,7 +6,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Running, host, repo_manifest, request, sha256_hex};
+use support::{Running, host, parallel_statuses, repo_manifest, request, sha256_hex};
 
 #[test]
 fn a_bad_manifest_exits_with_a_clear_error() {
@@ -246,20 +246,7 @@ fn two_processes_sharing_redis_admit_exactly_the_limit() {
         &api_keys,
     ];
     let hosts = [Running::start(&args), Running::start(&args)];
-    let auth = format!("Authorization: Bearer {key}\r\n");
-    let statuses: Vec<String> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..100)
-            .map(|n| {
-                let url = hosts[n % 2].url.clone();
-                let auth = auth.clone();
-                scope.spawn(move || request(&url, "GET /api/projects", &auth, ""))
-            })
-            .collect();
-        calls
-            .into_iter()
-            .map(|call| call.join().unwrap()[9..12].to_string())
-            .collect()
-    });
+    let statuses = parallel_statuses(&hosts, &key, 100);
     let limited = statuses.iter().filter(|status| *status == "429").count();
     assert_eq!(limited, 70, "{statuses:?}");
 }

@@ -10,7 +10,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::{Running, host, repo_manifest, request, sha256_hex};
+use support::{Running, host, parallel_statuses, repo_manifest, request, sha256_hex};
 
 const CONTAINER_RUNTIME_CONFIG: &str = "deploy/container/runtime-config-redis.toml";
 const COMPOSE_REDIS_URL: &str = "redis://redis:6379";
@@ -130,20 +130,7 @@ fn two_containers_on_one_redis_share_state() {
             "{health}"
         );
     }
-    let auth = format!("Authorization: Bearer {key}\r\n");
-    let statuses: Vec<String> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..60)
-            .map(|n| {
-                let url = containers[n % 2].url.clone();
-                let auth = auth.clone();
-                scope.spawn(move || request(&url, "GET /api/projects", &auth, ""))
-            })
-            .collect();
-        calls
-            .into_iter()
-            .map(|call| call.join().unwrap()[9..12].to_string())
-            .collect()
-    });
+    let statuses = parallel_statuses(&containers, &key, 60);
     let limited = statuses.iter().filter(|status| *status == "429").count();
     assert_eq!(limited, 40, "{statuses:?}");
 }

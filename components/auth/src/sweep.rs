@@ -13,9 +13,8 @@ use crate::session;
 /// Entries read per sweep at most, so the request that runs it stays fast.
 const MAX_READS: usize = 2_000;
 
-fn marker(minute: u64) -> String {
-    format!("auth-sweep:{minute}")
-}
+/// One claim a minute: `auth-sweep:<minute>`.
+const MARKER: &str = "auth-sweep";
 
 /// Called after a session or deny entry was written; `now` in seconds.
 pub fn if_due(store: &Store, now: u64) {
@@ -25,12 +24,9 @@ pub fn if_due(store: &Store, now: u64) {
 }
 
 fn sweep_if_first(store: &Store, now: u64) -> Result<(), KvError> {
-    let minute = now / 60;
-    if store.increment(&marker(minute), 1)? != 1 {
+    if !store.claim_period(MARKER, now / 60)? {
         return Ok(());
     }
-    // The marker of two minutes ago can no longer be claimed.
-    let _ = store.delete(&marker(minute.saturating_sub(2)));
     let ours = store
         .keys()?
         .into_iter()

@@ -16,9 +16,8 @@ const MAX_READS: usize = 2_000;
 
 const SWEEP_EVERY_MILLIS: u64 = 60_000;
 
-fn marker(minute: u64) -> String {
-    format!("cache-sweep:{minute}")
-}
+/// One claim a minute: `cache-sweep:<minute>`.
+const MARKER: &str = "cache-sweep";
 
 /// Called after an entry was written.
 pub fn if_due(store: &Store, now_millis: u64) {
@@ -28,12 +27,9 @@ pub fn if_due(store: &Store, now_millis: u64) {
 }
 
 fn sweep_if_first(store: &Store, now_millis: u64) -> Result<(), KvError> {
-    let minute = now_millis / SWEEP_EVERY_MILLIS;
-    if store.increment(&marker(minute), 1)? != 1 {
+    if !store.claim_period(MARKER, now_millis / SWEEP_EVERY_MILLIS)? {
         return Ok(());
     }
-    // The marker of two minutes ago can no longer be claimed.
-    let _ = store.delete(&marker(minute.saturating_sub(2)));
     let entries = store
         .keys()?
         .into_iter()
@@ -76,10 +72,5 @@ mod tests {
         assert!(!is_dead(&stored(1_000), 999));
         assert!(is_dead(&stored(1_000), 1_001));
         assert!(is_dead(b"not an entry", 0));
-    }
-
-    #[test]
-    fn markers_are_per_minute() {
-        assert_eq!(marker(61_000 / SWEEP_EVERY_MILLIS), "cache-sweep:1");
     }
 }

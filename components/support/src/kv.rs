@@ -88,4 +88,17 @@ impl Store {
     pub fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         Ok(atomics::increment(&self.bucket, key, delta)?)
     }
+
+    /// Claims `{prefix}:{period}` for the caller: true for exactly one caller
+    /// across every instance sharing the store (the one whose increment made
+    /// it 1). The marker of two periods back can no longer be claimed and is
+    /// deleted, so markers stay bounded. For once-a-period chores such as
+    /// sweeping expired entries.
+    pub fn claim_period(&self, prefix: &str, period: u64) -> Result<bool, KvError> {
+        if self.increment(&format!("{prefix}:{period}"), 1)? != 1 {
+            return Ok(false);
+        }
+        let _ = self.delete(&format!("{prefix}:{}", period.saturating_sub(2)));
+        Ok(true)
+    }
 }

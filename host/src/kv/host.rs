@@ -35,13 +35,7 @@ impl WwsState {
         &self,
         operation: F,
     ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
-        let faults = self.kv.faults.clone();
-        async move {
-            if let Some(faults) = faults {
-                faults.inject().await.map_err(other)?;
-            }
-            operation.await.map_err(other)
-        }
+        self.guarded(false, operation)
     }
 
     /// As [`Self::run`], for increments and swaps, which the fault switch
@@ -50,10 +44,23 @@ impl WwsState {
         &self,
         operation: F,
     ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
+        self.guarded(true, operation)
+    }
+
+    fn guarded<T, F: Future<Output = Result<T, KvError>>>(
+        &self,
+        atomic: bool,
+        operation: F,
+    ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
         let faults = self.kv.faults.clone();
         async move {
             if let Some(faults) = faults {
-                faults.inject_atomic().await.map_err(other)?;
+                let injected = if atomic {
+                    faults.inject_atomic().await
+                } else {
+                    faults.inject().await
+                };
+                injected.map_err(other)?;
             }
             operation.await.map_err(other)
         }

@@ -110,3 +110,22 @@ pub fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
+
+/// `count` parallel `GET /api/projects` of one API key, spread over `hosts`
+/// in turn: the status code of each.
+pub fn parallel_statuses(hosts: &[Running], key: &str, count: usize) -> Vec<String> {
+    let auth = format!("Authorization: Bearer {key}\r\n");
+    std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..count)
+            .map(|n| {
+                let url = hosts[n % hosts.len()].url.clone();
+                let auth = auth.clone();
+                scope.spawn(move || request(&url, "GET /api/projects", &auth, ""))
+            })
+            .collect();
+        calls
+            .into_iter()
+            .map(|call| call.join().unwrap()[9..12].to_string())
+            .collect()
+    })
+}
