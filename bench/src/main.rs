@@ -102,6 +102,12 @@ async fn main() -> Result<()> {
 fn variables(upstream: &str) -> Vec<(String, String)> {
     let limits = json!({ "default": 1_000_000_000u64, "/v1/chat/completions": 1_000_000_000u64,
                          "tokens": { "per_minute": 1_000_000_000_000u64 } });
+    mock_variables(upstream, &limits)
+}
+
+/// The variables that send providers and Supabase to the mock at
+/// `upstream`, with `rate_limits` set to `limits`.
+fn mock_variables(upstream: &str, limits: &serde_json::Value) -> Vec<(String, String)> {
     [
         ("synthetic_api_key", mock::PROVIDER_KEY.to_string()),
         ("zai_api_key", mock::PROVIDER_KEY.to_string()),

@@ -285,21 +285,10 @@ fn variables(upstream: &str) -> Vec<(String, String)> {
                                   "window_secs": traffic::LIMITED_WINDOW_SECS },
         "tokens": { "per_minute": HIGH * 1000 },
     });
-    [
-        ("synthetic_api_key", mock::PROVIDER_KEY.to_string()),
-        ("zai_api_key", mock::PROVIDER_KEY.to_string()),
-        ("primary_base_url", format!("{upstream}/openai/v1")),
-        ("fallback_base_url", format!("{upstream}/api/paas/v4")),
-        ("primary_allowed_host", upstream.to_string()),
-        ("fallback_allowed_host", upstream.to_string()),
-        ("origin_url", upstream.to_string()),
-        ("supabase_url", upstream.to_string()),
-        ("supabase_anon_key", "bench-anon-key".to_string()),
-        ("rate_limits", limits.to_string()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_string(), value))
-    .collect()
+    // The soak also sends origin traffic to the mock.
+    let mut variables = crate::mock_variables(upstream, &limits);
+    variables.push(("origin_url".into(), upstream.to_string()));
+    variables
 }
 
 fn git(root: &Path, args: &[&str]) -> Option<String> {
