@@ -9,7 +9,7 @@
 # component: the same target/wws.wasm that `spin up` and wws-host serve.
 
 ARG RUST_VERSION=1.95
-ARG SPIN_VERSION=v4.1.0
+ARG SPIN_VERSION=v4.0.2
 
 FROM rust:${RUST_VERSION}-bookworm AS build
 RUN rustup target add wasm32-wasip2

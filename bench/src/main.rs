@@ -111,10 +111,8 @@ fn mock_variables(upstream: &str, limits: &serde_json::Value) -> Vec<(String, St
     [
         ("synthetic_api_key", mock::PROVIDER_KEY.to_string()),
         ("zai_api_key", mock::PROVIDER_KEY.to_string()),
-        ("primary_base_url", format!("{upstream}/openai/v1")),
-        ("fallback_base_url", format!("{upstream}/api/paas/v4")),
-        ("primary_allowed_host", upstream.to_string()),
-        ("fallback_allowed_host", upstream.to_string()),
+        ("primary_url", upstream.to_string()),
+        ("fallback_url", upstream.to_string()),
         ("supabase_url", upstream.to_string()),
         ("supabase_anon_key", "bench-anon-key".to_string()),
         ("rate_limits", limits.to_string()),

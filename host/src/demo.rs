@@ -37,10 +37,10 @@ pub async fn start() -> anyhow::Result<HashMap<String, String>> {
     Ok(HashMap::from([
         ("synthetic_api_key".into(), DEMO_KEY.into()),
         ("zai_api_key".into(), DEMO_KEY.into()),
-        ("primary_base_url".into(), format!("{base}/primary/v1")),
-        ("fallback_base_url".into(), format!("{base}/fallback/v4")),
-        ("primary_allowed_host".into(), base.clone()),
-        ("fallback_allowed_host".into(), base.clone()),
+        ("primary_url".into(), base.clone()),
+        ("primary_openai_path".into(), "/primary/v1".into()),
+        ("fallback_url".into(), base.clone()),
+        ("fallback_openai_path".into(), "/fallback/v4".into()),
         ("supabase_url".into(), base),
         ("supabase_anon_key".into(), DEMO_KEY.into()),
     ]))

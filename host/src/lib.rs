@@ -14,6 +14,7 @@ pub mod runtime_config;
 mod server;
 mod state;
 pub mod summary;
+pub mod template;
 pub mod variables;
 
 pub use server::{HostOptions, Server};

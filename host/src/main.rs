@@ -92,6 +92,7 @@ impl AppArgs {
         }
         HostOptions {
             kv_faults: None,
+            spin_http_semantics: false,
             manifest: self.manifest,
             runtime_config: self.runtime_config_file,
             variables,

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::allowed_hosts::{AllowedHost, refuse_allow_all_keyword};
+use crate::template::Template;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("cannot read manifest {path}: {source}")]
@@ -123,18 +126,7 @@ impl App {
                 manifest.spin_manifest_version
             )));
         }
-        for (name, variable) in &manifest.variables {
-            if !is_variable_name(name) {
-                return Err(ManifestError::Invalid(format!(
-                    "variable name {name:?} must use lowercase letters, digits and '_'"
-                )));
-            }
-            if variable.required == variable.default.is_some() {
-                return Err(ManifestError::Invalid(format!(
-                    "variable {name:?} must have either `required = true` or a default"
-                )));
-            }
-        }
+        check_by_spin_rules(&manifest).map_err(ManifestError::Invalid)?;
         Ok(manifest)
     }
 
@@ -147,11 +139,97 @@ impl App {
     }
 }
 
-pub fn is_variable_name(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+/// What `spin up` checks when it loads a manifest, before any value is
+/// supplied: variable declarations, the component's variable templates, and
+/// every `allowed_outbound_hosts` entry that its variables' defaults resolve
+/// (an entry whose variables lack a default is checked once resolved).
+fn check_by_spin_rules(manifest: &Manifest) -> Result<(), String> {
+    for (name, variable) in &manifest.variables {
+        check_variable_name(name)?;
+        if variable.required == variable.default.is_some() {
+            return Err(format!(
+                "variable {name:?}: must be `required` OR have a `default`"
+            ));
+        }
+    }
+    for (id, component) in &manifest.component {
+        let in_component = |error: String| format!("Failed to load component `{id}`: {error}");
+        for (name, value) in &component.variables {
+            check_variable_name(name).map_err(in_component)?;
+            let template = Template::parse(value).map_err(|e| in_component(e.to_string()))?;
+            if let Some(unknown) = template
+                .variables()
+                .find(|var| !manifest.variables.contains_key(*var))
+            {
+                return Err(in_component(format!(
+                    "invalid variable template: unknown variable {unknown:?}"
+                )));
+            }
+        }
+        check_allowed_hosts_with_defaults(manifest, &component.allowed_outbound_hosts).map_err(
+            |error| in_component(format!("`allowed_outbound_hosts` is malformed: {error}")),
+        )?;
+    }
+    Ok(())
+}
+
+fn check_allowed_hosts_with_defaults(
+    manifest: &Manifest,
+    entries: &[String],
+) -> Result<(), String> {
+    refuse_allow_all_keyword(entries).map_err(|error| error.to_string())?;
+    for entry in entries {
+        let template = Template::parse(entry).map_err(|error| error.to_string())?;
+        if template.is_literal() {
+            AllowedHost::parse(entry).map_err(|error| error.to_string())?;
+            continue;
+        }
+        let default = |name: &str| {
+            manifest
+                .variables
+                .get(name)
+                .and_then(|variable| variable.default.as_deref())
+        };
+        // Spin can check only what the defaults resolve; the rest waits for values.
+        let Some(resolved) = template.render(default) else {
+            continue;
+        };
+        AllowedHost::parse(&resolved).map_err(|error| {
+            format!(
+                "using default variable value(s) with template {:?} results in invalid config {resolved:?}: {error}",
+                template.to_string()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Spin's rule for variable names, which become `SPIN_VARIABLE_<NAME>` and
+/// file names: lowercase ASCII letters, digits and single underscores,
+/// starting with a letter and ending with a letter or digit.
+pub fn check_variable_name(name: &str) -> Result<(), String> {
+    let reason = if name.is_empty() {
+        Some("must not be empty".to_string())
+    } else if let Some(invalid) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
+    {
+        Some(format!(
+            "invalid character {invalid:?}. Variable names may contain only lower-case letters, numbers, and underscores."
+        ))
+    } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        Some("must start with a lowercase ASCII letter".into())
+    } else if !name.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some("must end with a lowercase ASCII letter or digit".into())
+    } else if name.contains("__") {
+        Some("must not contain multiple consecutive underscores".into())
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(format!("invalid variable name: {name:?}: {reason}")),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -192,4 +270,82 @@ url = "{{ url }}"
         let bad_name = MINIMAL.replace("key = {", "Key = {");
         assert!(App::parse(&bad_name).is_err());
     }
+
+    fn refusal(manifest: &str) -> String {
+        App::parse(manifest).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn variables_must_be_required_or_have_a_default_not_both() {
+        let both = MINIMAL.replace(
+            "url = { required = true }",
+            "url = { required = true, default = \"x\" }",
+        );
+        assert!(refusal(&both).contains("must be `required` OR have a `default`"));
+    }
+
+    #[test]
+    fn variable_names_follow_spins_rules() {
+        for (name, reason) in [
+            ("Key", "invalid character 'K'"),
+            ("key-2", "invalid character '-'"),
+            ("2key", "must start with a lowercase ASCII letter"),
+            ("key_", "must end with a lowercase ASCII letter or digit"),
+            (
+                "my__key",
+                "must not contain multiple consecutive underscores",
+            ),
+        ] {
+            let manifest = MINIMAL.replace("key = {", &format!("{name} = {{"));
+            let error = refusal(&manifest);
+            assert!(
+                error.contains(&format!("invalid variable name: {name:?}: {reason}")),
+                "{error}"
+            );
+        }
+        let component_name = MINIMAL.replace("url = \"{{ url }}\"\n", "Url = \"{{ url }}\"\n");
+        assert!(refusal(&component_name).contains("invalid variable name: \"Url\""));
+    }
+
+    #[test]
+    fn component_templates_must_name_declared_variables_and_close() {
+        let unknown = MINIMAL.replace("url = \"{{ url }}\"\n", "url = \"{{ nope }}\"\n");
+        assert!(refusal(&unknown).contains("invalid variable template: unknown variable \"nope\""));
+        let unmatched = MINIMAL.replace("url = \"{{ url }}\"\n", "url = \"{{ url\"\n");
+        assert!(refusal(&unmatched).contains("unmatched '{{'"));
+    }
+
+    #[test]
+    fn allowed_hosts_are_checked_with_the_defaults_when_loaded() {
+        let empty_default =
+            MINIMAL.replace("url = { required = true }", "url = { default = \"\" }");
+        assert_eq!(
+            refusal(&empty_default),
+            "invalid manifest: Failed to load component `app`: `allowed_outbound_hosts` is malformed: \
+             using default variable value(s) with template \"{{ url }}\" results in invalid config \"\": \
+             \"\" is not an allowed outbound host format.\n".to_string()
+                + FORMAT_HELP_FOR_TESTS
+        );
+        let path_default = MINIMAL.replace(
+            "url = { required = true }",
+            "url = { default = \"https://api.synthetic.new/openai/v1\" }",
+        );
+        assert!(refusal(&path_default).contains("must not include a path"));
+        let bad_scheme = MINIMAL.replace(
+            "url = { required = true }",
+            "url = { default = \"api.z.ai\" }",
+        );
+        assert!(refusal(&bad_scheme).contains("does not contain a scheme"));
+        // Without a default Spin cannot check the entry when loading.
+        assert!(App::parse(MINIMAL).is_ok());
+        let valid_default = MINIMAL.replace(
+            "url = { required = true }",
+            "url = { default = \"http://self\" }",
+        );
+        assert!(App::parse(&valid_default).is_ok());
+        let literal = MINIMAL.replace("[\"{{ url }}\"]", "[\"https://api.z.ai:443/v4\"]");
+        assert!(refusal(&literal).contains("has a path but is not allowed to"));
+    }
+
+    const FORMAT_HELP_FOR_TESTS: &str = "Hosts must be in the form <scheme>://<host>[:<port>], with '*' wildcards allowed for each.\nIf you intended to allow all outbound networking, you can use '*://*:*' - this will obviate all network sandboxing.";
 }

@@ -52,12 +52,18 @@ pub struct HostOptions {
     pub state_dir: Option<PathBuf>,
     /// Test mode: a switch that makes the key-value stores fail or lag.
     pub kv_faults: Option<KvFaults>,
+    /// Test mode: hand requests to the guest the way Spin's HTTP layer does
+    /// (no head-size check of the host's own, client `spin-*` headers kept
+    /// and the host's `spin-client-addr` appended after them), so tests
+    /// prove the component's own protections rather than this host's.
+    pub spin_http_semantics: bool,
 }
 
 /// A loaded application, ready to serve.
 pub struct Server {
     pre: ProxyPre<WwsState>,
     kv: Arc<KvStores>,
+    spin_http_semantics: bool,
     variables: Arc<HashMap<String, String>>,
     allowed_hosts: Arc<AllowedHosts>,
     /// Keep-alive upstream connections, shared by every request.
@@ -96,12 +102,7 @@ impl Server {
                 (name.clone(), shown)
             })
             .collect();
-        let allowed_entries = component
-            .allowed_outbound_hosts
-            .iter()
-            .map(|entry| resolved.expand(entry, "allowed_outbound_hosts"))
-            .collect::<Result<Vec<_>, _>>()?;
-        let allowed_hosts = AllowedHosts::parse(&allowed_entries)?;
+        let allowed_hosts = resolved.allowed_hosts(&component.allowed_outbound_hosts)?;
 
         let runtime_config = match &options.runtime_config {
             Some(path) => RuntimeConfig::load(path)?,
@@ -147,6 +148,7 @@ impl Server {
                 allowed_labels: component_labels(&app),
                 faults: options.kv_faults.clone(),
             }),
+            spin_http_semantics: options.spin_http_semantics,
             variables: Arc::new(variables),
             allowed_hosts: Arc::new(allowed_hosts),
             pool: Arc::default(),
@@ -206,13 +208,15 @@ impl Server {
                     let service = hyper::service::service_fn(move |request| {
                         server.clone().handle(request, client)
                     });
-                    let connection = http1::Builder::new()
-                        .keep_alive(true)
-                        // Heads beyond this get 431 from hyper. Larger ones
-                        // would pass here and trap in the guest once copied
-                        // into fields bigger than wasmtime allows.
-                        .max_buf_size(MAX_HEAD_BYTES)
-                        .serve_connection(TokioIo::new(stream), service);
+                    let mut builder = http1::Builder::new();
+                    builder.keep_alive(true);
+                    // Heads beyond this get 431 from hyper. Larger ones would
+                    // pass here and trap in the guest once copied into fields
+                    // bigger than wasmtime allows. Spin keeps hyper's default.
+                    if !self.spin_http_semantics {
+                        builder.max_buf_size(MAX_HEAD_BYTES);
+                    }
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     tokio::spawn(async move {
                         if let Err(error) = connection.await {
@@ -246,7 +250,7 @@ impl Server {
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len())
             .sum();
-        if head_bytes > MAX_HEAD_BYTES {
+        if head_bytes > MAX_HEAD_BYTES && !self.spin_http_semantics {
             return Ok(head_too_large());
         }
         let method = request.method().clone();
@@ -272,11 +276,17 @@ impl Server {
             })
             .cloned()
             .collect();
-        for name in hop_or_forged {
-            headers.remove(name);
-        }
-        if let Ok(value) = client.to_string().parse() {
-            headers.insert("spin-client-addr", value);
+        if self.spin_http_semantics {
+            if let Ok(value) = client.to_string().parse() {
+                headers.append("spin-client-addr", value);
+            }
+        } else {
+            for name in hop_or_forged {
+                headers.remove(name);
+            }
+            if let Ok(value) = client.to_string().parse() {
+                headers.insert("spin-client-addr", value);
+            }
         }
         let response = match self.run_guest(request).await {
             Ok(response) => response,

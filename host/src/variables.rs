@@ -5,11 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use crate::allowed_hosts::AllowedHosts;
 use crate::manifest::Manifest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VariableError {
-    #[error("required variable {0:?} has no value: set SPIN_VARIABLE_{upper} or pass --variable {0}=...", upper = .0.to_ascii_uppercase())]
+    #[error("no provider resolved required variable {0:?}: set SPIN_VARIABLE_{upper} or pass --variable {0}=...", upper = .0.to_ascii_uppercase())]
     Missing(String),
     #[error("component variable {component_var:?} refers to undeclared variable {name:?}")]
     Undeclared { component_var: String, name: String },
@@ -17,6 +18,16 @@ pub enum VariableError {
     Template(String),
     #[error("cannot read .env file: {0}")]
     DotEnv(String),
+    /// Spin would refuse every outgoing request of the component; wws-host
+    /// refuses to start instead, so the mistake shows before traffic does.
+    #[error(
+        "allowed_outbound_hosts entry {template:?} resolves to {shown}, which Spin refuses: {reason}"
+    )]
+    AllowedHost {
+        template: String,
+        shown: String,
+        reason: String,
+    },
 }
 
 /// Values supplied from outside the manifest, highest priority first.
@@ -33,10 +44,13 @@ impl Sources {
         dir: &Path,
         overrides: HashMap<String, String>,
     ) -> Result<Self, VariableError> {
+        // Spin looks up exactly SPIN_VARIABLE_<NAME IN CAPITALS>; any other
+        // spelling is not a variable there, so it is not one here either.
         let environment = std::env::vars()
             .filter_map(|(key, value)| {
                 let name = key.strip_prefix("SPIN_VARIABLE_")?;
-                Some((name.to_ascii_lowercase(), value))
+                let upper = name.bytes().all(|b| !b.is_ascii_lowercase());
+                upper.then(|| (name.to_ascii_lowercase(), value))
             })
             .collect();
         let dotenv_path = dir.join(".env");
@@ -140,6 +154,37 @@ impl Resolved {
         Ok(output)
     }
 
+    /// The component's allow-list with the variables' values, each entry
+    /// parsed by Spin's rules; a secret value is never quoted in the error.
+    pub fn allowed_hosts(&self, templates: &[String]) -> Result<AllowedHosts, VariableError> {
+        let mut entries = Vec::with_capacity(templates.len());
+        for template in templates {
+            let value = self.expand(template, "allowed_outbound_hosts")?;
+            if let Err(error) = AllowedHosts::parse(&[value.as_str()]) {
+                // Spin's reasons quote the entry, so a secret one gets none.
+                let (shown, reason) = if self.is_secret(template) {
+                    (
+                        "a secret value".into(),
+                        "reason not shown, it quotes the value".into(),
+                    )
+                } else {
+                    (format!("{value:?}"), error.to_string())
+                };
+                return Err(VariableError::AllowedHost {
+                    template: template.clone(),
+                    shown,
+                    reason,
+                });
+            }
+            entries.push(value);
+        }
+        AllowedHosts::parse(&entries).map_err(|error| VariableError::AllowedHost {
+            template: templates.join(", "),
+            shown: "the whole list".into(),
+            reason: error.to_string(),
+        })
+    }
+
     /// The component's variables, each template expanded.
     pub fn component_values(
         &self,
@@ -225,5 +270,57 @@ mod tests {
         );
         assert!(resolved.expand("{{ nope }}", "t").is_err());
         assert!(resolved.expand("{{ a", "t").is_err());
+    }
+
+    #[test]
+    fn allowed_hosts_are_parsed_with_the_supplied_values() {
+        let resolved = Resolved::resolve(
+            &manifest(&[("origin_url", Some("http://self")), ("token", Some("t"))]),
+            &Sources {
+                overrides: HashMap::from([(
+                    "origin_url".into(),
+                    "https://vps.example:8443".into(),
+                )]),
+                ..Sources::default()
+            },
+        )
+        .unwrap();
+        let allowed = resolved
+            .allowed_hosts(&["{{ origin_url }}".into()])
+            .unwrap();
+        assert!(allowed.allows("https", "vps.example", Some(8443)));
+        let empty = Resolved::resolve(
+            &manifest(&[("origin_url", Some("http://self"))]),
+            &Sources {
+                overrides: HashMap::from([("origin_url".into(), String::new())]),
+                ..Sources::default()
+            },
+        )
+        .unwrap();
+        let error = empty
+            .allowed_hosts(&["{{ origin_url }}".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("allowed_outbound_hosts entry \"{{ origin_url }}\" resolves to \"\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_secret_allowed_host_is_not_quoted() {
+        let mut manifest = manifest(&[("redis_url", Some("redis://user:pw@host:6379/0"))]);
+        if let Some(variable) = manifest.variables.get_mut("redis_url") {
+            variable.secret = true;
+        }
+        let resolved = Resolved::resolve(&manifest, &Sources::default()).unwrap();
+        let error = resolved
+            .allowed_hosts(&["{{ redis_url }}".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("a secret value") && !error.contains("pw"),
+            "{error}"
+        );
     }
 }

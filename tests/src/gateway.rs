@@ -69,6 +69,15 @@ pub async fn wait_for_window_with(secs: u64) {
     }
 }
 
+/// Whose HTTP layer hands requests to the guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostHttp {
+    /// wws-host's own, with its protections (head limit, forged headers removed).
+    WwsHost,
+    /// As Spin's: only what the component itself does protects it.
+    Spin,
+}
+
 /// A gateway on loopback; stops when dropped.
 pub struct Gateway {
     pub url: String,
@@ -89,6 +98,15 @@ impl Gateway {
         variables: HashMap<String, String>,
         store: Store,
     ) -> anyhow::Result<Self> {
+        Self::launch(manifest, variables, store, HostHttp::WwsHost).await
+    }
+
+    async fn launch(
+        manifest: PathBuf,
+        variables: HashMap<String, String>,
+        store: Store,
+        http: HostHttp,
+    ) -> anyhow::Result<Self> {
         let state = tempfile::tempdir()?;
         let faults = KvFaults::default();
         let runtime_config = state.path().join("runtime-config.toml");
@@ -108,6 +126,7 @@ impl Gateway {
             process_variables: false,
             state_dir: Some(state.path().to_path_buf()),
             kv_faults: Some(faults.clone()),
+            spin_http_semantics: http == HostHttp::Spin,
         };
         let server = Arc::new(Server::load(&options).await?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -188,6 +207,25 @@ impl Env {
 
     /// Starts mocks and a gateway; `extra` overrides or adds variables.
     pub async fn start_with(extra: &[(&str, &str)], store: Store) -> Self {
+        Self::start_from(manifest(), extra, store).await
+    }
+
+    /// As [`Env::start_with`], serving the manifest at `manifest`.
+    pub async fn start_from(manifest: PathBuf, extra: &[(&str, &str)], store: Store) -> Self {
+        Self::launch(manifest, extra, store, HostHttp::WwsHost).await
+    }
+
+    /// Mocks and a gateway whose host passes requests on as Spin does.
+    pub async fn start_spin_http(extra: &[(&str, &str)]) -> Self {
+        Self::launch(manifest(), extra, Store::Memory, HostHttp::Spin).await
+    }
+
+    async fn launch(
+        manifest: PathBuf,
+        extra: &[(&str, &str)],
+        store: Store,
+        http: HostHttp,
+    ) -> Self {
         let (primary, primary_script) = provider::start("primary", provider::SYNTHETIC_KEY).await;
         let (fallback, fallback_script) = provider::start("fallback", provider::ZAI_KEY).await;
         let (supabase, supabase_keys) = supabase::start().await;
@@ -196,7 +234,7 @@ impl Env {
         for (name, value) in extra {
             variables.insert(name.to_string(), value.to_string());
         }
-        let gateway = Gateway::start(variables, store)
+        let gateway = Gateway::launch(manifest, variables, store, http)
             .await
             .expect("gateway starts; run `cargo xtask build` first if target/wws.wasm is missing");
         Self {
@@ -252,16 +290,8 @@ pub fn variables_for(
     HashMap::from([
         ("synthetic_api_key".into(), provider::SYNTHETIC_KEY.into()),
         ("zai_api_key".into(), provider::ZAI_KEY.into()),
-        (
-            "primary_base_url".into(),
-            format!("{}/openai/v1", primary.url()),
-        ),
-        ("primary_allowed_host".into(), primary.url()),
-        (
-            "fallback_base_url".into(),
-            format!("{}/api/paas/v4", fallback.url()),
-        ),
-        ("fallback_allowed_host".into(), fallback.url()),
+        ("primary_url".into(), primary.url()),
+        ("fallback_url".into(), fallback.url()),
         ("supabase_url".into(), supabase.url()),
         ("supabase_anon_key".into(), supabase::ANON_KEY.into()),
         ("origin_url".into(), origin.url()),

@@ -28,12 +28,7 @@ async fn a_refused_connection_fails_over() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let base = format!("{dead}/openai/v1");
-    let env = Env::start_with(
-        &[("primary_base_url", &base), ("primary_allowed_host", &dead)],
-        Store::Memory,
-    )
-    .await;
+    let env = Env::start_with(&[("primary_url", &dead)], Store::Memory).await;
     let (provider, attempts, _) = answered_by(&env, false).await;
     assert_eq!((provider.as_str(), attempts.as_str()), ("fallback", "2"));
 }

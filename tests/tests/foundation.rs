@@ -1,6 +1,8 @@
 //! Issue 2: the composed app end to end — auth, providers, rate limits,
 //! origin pass-through and start-up errors.
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 use wws_tests::gateway::{ALICE, BOB, Env, Gateway, Store, wait_for_window_with};
 use wws_tests::provider::{self, Step};
@@ -186,12 +188,41 @@ async fn fails_over_to_the_fallback_when_the_primary_errors() {
     );
 }
 
+/// The shipped manifest with one allow-list entry fixed to `literal`, so
+/// that variable's value is outside the allow-list.
+fn manifest_with_fixed_entry(
+    dir: &std::path::Path,
+    variable: &str,
+    literal: &str,
+) -> std::path::PathBuf {
+    let root = wws_tests::gateway::manifest();
+    let manifest = std::fs::read_to_string(&root)
+        .unwrap()
+        // The allow-list lines only: `name = "{{ name }}"` must stay.
+        .replace(
+            &format!("    \"{{{{ {variable} }}}}\",\n"),
+            &format!("    \"{literal}\",\n"),
+        )
+        .replace(
+            "source = \"target/wws.wasm\"",
+            &format!(
+                "source = \"{}\"",
+                root.parent().unwrap().join("target/wws.wasm").display()
+            ),
+        );
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, manifest).unwrap();
+    path
+}
+
 #[tokio::test]
 async fn outbound_calls_outside_the_allow_list_are_blocked() {
     // The fallback URL points at a live mock, but its host is not allowed:
     // the guest must see an error instead of reaching it.
-    let env = Env::start_with(
-        &[("fallback_allowed_host", "https://api.z.ai")],
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::start_from(
+        manifest_with_fixed_entry(dir.path(), "fallback_url", "https://api.z.ai"),
+        &[],
         Store::Memory,
     )
     .await;
@@ -201,6 +232,73 @@ async fn outbound_calls_outside_the_allow_list_are_blocked() {
         .await;
     assert_eq!(response.status(), 502);
     assert_eq!(env.fallback.count(), 0);
+}
+
+#[tokio::test]
+async fn a_denied_host_is_a_configuration_error_not_a_provider_failure() {
+    // Only the fallback is configured, and the host refuses its address:
+    // every request must name the variable to fix, and the refusals must
+    // never open the fallback's circuit (one failure would, here).
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::start_from(
+        manifest_with_fixed_entry(dir.path(), "fallback_url", "https://api.z.ai"),
+        &[("synthetic_api_key", ""), ("breaker_failures", "1")],
+        Store::Memory,
+    )
+    .await;
+    for _ in 0..3 {
+        let response = env
+            .send_json("/v1/chat/completions", Some(ALICE), &chat_body())
+            .await;
+        assert_eq!(response.status(), 502);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["type"], "upstream_not_allowed", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("fallback_url"), "{message}");
+    }
+    assert_eq!(env.fallback.count(), 0);
+}
+
+#[tokio::test]
+async fn health_and_check_report_an_upstream_variable_with_a_path() {
+    // wws-host refuses such a value at start-up (its allow-list entry is
+    // invalid); the component's own check is what `spin up` users see.
+    let env = Env::start().await;
+    let response = env.get("/api/wws/health", None).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["config"]["problems"], json!([]), "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let loose = Env::start_from(
+        manifest_with_fixed_entry(dir.path(), "origin_url", "http://127.0.0.1:9"),
+        &[("origin_url", "https://vps.example/api")],
+        Store::Memory,
+    )
+    .await;
+    let response = loose.get("/api/wws/health", None).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "degraded", "{body}");
+    let problem = body["config"]["problems"][0].as_str().unwrap_or_default();
+    assert!(
+        problem.starts_with("origin_url must not have a path"),
+        "{body}"
+    );
+    let refused = Gateway::start_with(
+        wws_tests::gateway::manifest(),
+        HashMap::from([(
+            "origin_url".to_string(),
+            "https://vps.example/api".to_string(),
+        )]),
+        Store::Memory,
+    )
+    .await
+    .err()
+    .expect("an origin_url with a path must stop start-up")
+    .to_string();
+    assert!(
+        refused.contains("allowed_outbound_hosts entry \"{{ origin_url }}\"")
+            && refused.contains("must not include a path"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]
@@ -224,7 +322,7 @@ async fn a_missing_required_variable_fails_start_up_clearly() {
     let manifest = std::fs::read_to_string(wws_tests::gateway::manifest())
         .unwrap()
         .replace(
-            "origin_url = { default = \"\",",
+            "origin_url = { default = \"http://self\",",
             "origin_url = { required = true,",
         )
         .replace("source = \"target/wws.wasm\"", "source = \"missing.wasm\"");

@@ -71,12 +71,58 @@ async fn oversized_heads_are_refused_with_431_and_go_nowhere() {
     assert_eq!((env.origin.count(), env.primary.count()), (0, 0));
 }
 
+/// Spin hands heads of up to ~400 KB to the guest: the component's own
+/// limit must answer 431 before any of it is copied or sent on.
+#[tokio::test]
+async fn the_component_refuses_oversized_heads_itself_under_spins_http() {
+    let env = Env::start_spin_http(&[]).await;
+    for size in [70 * 1024, 100 * 1024, 200 * 1024] {
+        let line = format!("X-Large: {}", "a".repeat(size));
+        for target in ["GET /api/projects", "POST /v1/chat/completions"] {
+            let reply = send(
+                &env,
+                &request(target, &[AUTH, line.as_bytes()], &chat_body()),
+            )
+            .await;
+            let case = format!("{size} bytes, {target}");
+            assert_json_error(&reply, 431, "request_header_fields_too_large", &case);
+        }
+    }
+    assert_eq!((env.origin.count(), env.primary.count()), (0, 0));
+}
+
+/// Spin appends its own `spin-client-addr` after any the client sent: a
+/// forged one must not buy an anonymous caller a fresh rate limit.
+#[tokio::test]
+async fn a_forged_client_address_is_not_trusted_under_spins_http() {
+    let env = Env::start_spin_http(&[("rate_limits", r#"{"default": 2}"#)]).await;
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let forged = format!("Spin-Client-Addr: 203.0.113.{n}:4242");
+        let reply = send(
+            &env,
+            &request("GET /api/wws/health", &[forged.as_bytes()], b""),
+        )
+        .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses, [Some(200), Some(200), Some(429), Some(429)]);
+}
+
 #[tokio::test]
 async fn bytes_that_are_not_utf8_never_cause_a_500() {
-    let env = Env::start().await;
+    not_utf8_cases(&Env::start().await).await;
+}
+
+#[tokio::test]
+async fn bytes_that_are_not_utf8_never_cause_a_500_under_spins_http() {
+    not_utf8_cases(&Env::start_spin_http(&[]).await).await;
+}
+
+async fn not_utf8_cases(env: &Env) {
     // An Authorization value that is not text is no credential at all.
     let reply = send(
-        &env,
+        env,
         &request(
             "POST /v1/chat/completions",
             &[b"Authorization: Bearer tok\xffen"],
@@ -85,10 +131,36 @@ async fn bytes_that_are_not_utf8_never_cause_a_500() {
     )
     .await;
     assert_json_error(&reply, 401, "authentication_error", "authorization");
+    // Nor is one that is UTF-8 text outside a token's characters.
+    let reply = send(
+        env,
+        &request(
+            "POST /v1/chat/completions",
+            &[b"Authorization: Bearer tok\xc3\xa9n"],
+            &chat_body(),
+        ),
+    )
+    .await;
+    assert_json_error(&reply, 401, "authentication_error", "authorization (UTF-8)");
+    let reply = send(
+        env,
+        &request(
+            "POST /v1/chat/completions",
+            &[AUTH, b"X-Task-Type: c\xc3\xb6de"],
+            &chat_body(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        Some(200),
+        "task type (UTF-8): {:?}",
+        lossy(&reply)
+    );
 
     // A task type that is not text is ignored: the default route answers.
     let reply = send(
-        &env,
+        env,
         &request(
             "POST /v1/chat/completions",
             &[AUTH, b"X-Task-Type: \xffcode"],
@@ -105,7 +177,7 @@ async fn bytes_that_are_not_utf8_never_cause_a_500() {
 
     // HTTP allows such bytes in header values (obs-text): passed on as is.
     let reply = send(
-        &env,
+        env,
         &request("GET /api/projects", &[AUTH, b"X-Legacy: caf\xe9"], b""),
     )
     .await;
@@ -115,7 +187,7 @@ async fn bytes_that_are_not_utf8_never_cause_a_500() {
 
     let body = b"{\"messages\":[{\"role\":\"user\",\"content\":\"caf\xe9\"}]}";
     let reply = send(
-        &env,
+        env,
         &request(
             "POST /v1/chat/completions",
             &[AUTH, b"Content-Type: application/json"],

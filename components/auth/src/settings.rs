@@ -55,8 +55,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn load() -> Self {
-        let supabase_url =
-            config::get("supabase_url").map(|url| url.trim_end_matches('/').to_string());
+        let supabase_url = config::upstream("supabase_url");
         let jwks_url = config::get("supabase_jwks_url").or_else(|| {
             let enabled = config::get("jwt_jwks").is_some_and(|value| value == "true");
             supabase_url

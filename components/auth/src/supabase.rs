@@ -38,7 +38,10 @@ pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, Auth
     };
     let unavailable = |error: HttpError| {
         eprintln!("auth: identity provider call failed: {error}");
-        AuthError::Unavailable("identity provider unreachable".into())
+        AuthError::Unavailable(match error {
+            HttpError::Denied => "the host refused the call to the identity provider: set supabase_url to its scheme://host[:port] (allowed_outbound_hosts is built from it)".into(),
+            _ => "identity provider unreachable".into(),
+        })
     };
     let response = http::send(request, identity_timeouts()).map_err(unavailable)?;
     match response.status {

@@ -5,8 +5,6 @@ use std::time::Duration;
 use wws_guest::config;
 use wws_guest::http::Timeouts;
 
-pub const DEFAULT_PRIMARY_BASE_URL: &str = "https://api.synthetic.new/openai/v1";
-pub const DEFAULT_FALLBACK_BASE_URL: &str = "https://api.z.ai/api/paas/v4";
 /// Large enough for a 128K-token prompt with room to spare.
 const DEFAULT_MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -16,28 +14,91 @@ pub struct Provider {
     pub api_key: String,
 }
 
+/// The variables that configure one provider slot.
+pub struct ProviderVariables {
+    /// `scheme://host[:port]`, the entry `allowed_outbound_hosts` is built from.
+    pub url: &'static str,
+    pub openai_path: &'static str,
+    pub default_openai_path: &'static str,
+    pub api_key: &'static str,
+}
+
+pub fn provider_variables(name: &str) -> Option<ProviderVariables> {
+    match name {
+        "primary" => Some(ProviderVariables {
+            url: "primary_url",
+            openai_path: "primary_openai_path",
+            default_openai_path: "/openai/v1",
+            api_key: "synthetic_api_key",
+        }),
+        "fallback" => Some(ProviderVariables {
+            url: "fallback_url",
+            openai_path: "fallback_openai_path",
+            default_openai_path: "/api/paas/v4",
+            api_key: "zai_api_key",
+        }),
+        _ => None,
+    }
+}
+
 pub fn provider(name: &str) -> Option<Provider> {
-    let (url_var, default_url, key_var) = match name {
-        "primary" => (
-            "primary_base_url",
-            DEFAULT_PRIMARY_BASE_URL,
-            "synthetic_api_key",
-        ),
-        "fallback" => (
-            "fallback_base_url",
-            DEFAULT_FALLBACK_BASE_URL,
-            "zai_api_key",
-        ),
-        _ => return None,
-    };
+    let variables = provider_variables(name)?;
+    let origin = config::upstream(variables.url)?;
+    let path = config::get(variables.openai_path)
+        .unwrap_or_else(|| variables.default_openai_path.to_string());
     Some(Provider {
-        base_url: config::get(url_var).unwrap_or_else(|| default_url.to_string()),
-        api_key: config::get(key_var)?,
+        base_url: join(&origin, &path),
+        api_key: config::get(variables.api_key)?,
     })
 }
 
+/// Upstream variables whose value Spin cannot turn into an
+/// `allowed_outbound_hosts` entry (which makes every outgoing request of the
+/// app fail there), each with what is wrong; values are never quoted.
+pub fn upstream_problems() -> Vec<String> {
+    ["primary_url", "fallback_url", "origin_url", "supabase_url"]
+        .into_iter()
+        .filter_map(|name| {
+            let value = wws_guest::config::get(name)?;
+            origin_problem(&value).map(|problem| format!("{name} {problem}"))
+        })
+        .collect()
+}
+
+/// What keeps `value` from being a `scheme://host[:port]` origin.
+fn origin_problem(value: &str) -> Option<&'static str> {
+    let value = value.trim();
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return Some("must start with http:// or https://");
+    };
+    if !matches!(scheme, "http" | "https") {
+        return Some("must start with http:// or https://");
+    }
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() {
+        return Some("has no host");
+    }
+    if authority.contains(['/', '?', '#']) {
+        return Some("must not have a path: put the API path in its *_path variable");
+    }
+    if authority.contains('@') {
+        return Some("must not carry credentials");
+    }
+    None
+}
+
+/// `origin` + `path`, with exactly one `/` between them.
+fn join(origin: &str, path: &str) -> String {
+    let path = path.trim().trim_matches('/');
+    if path.is_empty() {
+        origin.to_string()
+    } else {
+        format!("{origin}/{path}")
+    }
+}
+
 pub fn origin_url() -> Option<String> {
-    config::get("origin_url")
+    config::upstream("origin_url")
 }
 
 pub fn max_body_bytes() -> usize {
@@ -50,5 +111,37 @@ pub fn upstream_timeouts() -> Timeouts {
         connect: millis("connect_timeout_ms", 5_000),
         first_byte: millis("first_byte_timeout_ms", 60_000),
         between_bytes: millis("between_bytes_timeout_ms", 30_000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn upstream_values_must_be_origins() {
+        use super::origin_problem;
+        assert_eq!(origin_problem("https://api.z.ai"), None);
+        assert_eq!(origin_problem("http://127.0.0.1:9/"), None);
+        assert_eq!(origin_problem("http://self"), None);
+        assert!(
+            origin_problem("https://api.synthetic.new/openai/v1")
+                .is_some_and(|p| p.contains("path"))
+        );
+        assert!(origin_problem("api.z.ai").is_some());
+        assert!(origin_problem("ftp://x").is_some());
+        assert!(origin_problem("https://").is_some());
+        assert!(origin_problem("https://u:p@host").is_some());
+    }
+
+    #[test]
+    fn base_urls_join_origin_and_path() {
+        assert_eq!(
+            super::join("https://api.z.ai", "/api/paas/v4/"),
+            "https://api.z.ai/api/paas/v4"
+        );
+        assert_eq!(
+            super::join("http://127.0.0.1:9", "v1"),
+            "http://127.0.0.1:9/v1"
+        );
+        assert_eq!(super::join("http://127.0.0.1:9", ""), "http://127.0.0.1:9");
     }
 }

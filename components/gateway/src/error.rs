@@ -29,6 +29,19 @@ impl ApiError {
         Self::new(400, "invalid_request_error", message)
     }
 
+    /// The host refused an outgoing request: `variable` names the setting
+    /// that `allowed_outbound_hosts` is built from, so the fix is in the message.
+    pub fn upstream_not_allowed(variable: &str) -> Self {
+        Self::new(
+            502,
+            "upstream_not_allowed",
+            format!(
+                "the host refused the outgoing request: set {variable} to the upstream's \
+                 scheme://host[:port] (allowed_outbound_hosts is built from it)"
+            ),
+        )
+    }
+
     pub fn body(&self) -> Vec<u8> {
         json!({ "error": { "type": self.kind, "message": self.message } })
             .to_string()

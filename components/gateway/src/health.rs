@@ -3,6 +3,10 @@
 //! their keys) and whether the key-value store answers, atomics included,
 //! since the rate limiter and the circuit breakers depend on them.
 //!
+//! Upstream variables that are not `scheme://host[:port]` are listed under
+//! `config.problems`: under `spin up` that is how an operator learns why
+//! every outgoing request is refused.
+//!
 //! A store that does not answer makes the status `degraded`, not an error
 //! status: every instance shares the store, so taking instances out of
 //! rotation would not help, and requests still flow under the documented
@@ -52,7 +56,8 @@ fn probe_store() -> StoreHealth {
 
 pub fn check(out: ResponseOutparam, context: &Context) {
     let store = probe_store();
-    let healthy = store.reachable && store.atomics;
+    let problems = config::upstream_problems();
+    let healthy = store.reachable && store.atomics && problems.is_empty();
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },
         "service": "wws",
@@ -63,6 +68,7 @@ pub fn check(out: ResponseOutparam, context: &Context) {
         },
         "origin": config::origin_url().is_some(),
         "kv": { "reachable": store.reachable, "atomics": store.atomics },
+        "config": { "problems": problems },
     });
     let mut head = Head::new(200);
     head.set("content-type", "application/json");

@@ -53,6 +53,21 @@ impl Inbound {
             _ => "http",
         };
         let headers = request.headers().entries();
+        // Spin passes heads of up to ~400 KiB; the limit is the gateway's own,
+        // so it holds on every host (wws-host refuses larger heads earlier).
+        let head_bytes: usize = headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len())
+            .sum::<usize>()
+            + path.len()
+            + query.len();
+        if head_bytes > MAX_HEAD_BYTES {
+            return Err(ApiError::new(
+                431,
+                "request_header_fields_too_large",
+                "request headers exceed 64 KiB",
+            ));
+        }
         let mut inbound = Self {
             method,
             scheme: scheme.to_string(),
@@ -95,6 +110,17 @@ impl Inbound {
         Ok(bytes)
     }
 
+    /// The client's `ip:port` as the host reports it. Spin appends its own
+    /// `spin-client-addr` after any the client sent, so only the last value
+    /// is the host's; wws-host removes forged ones before adding its own.
+    pub fn client_addr(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(key, _)| key.eq_ignore_ascii_case("spin-client-addr"))
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
+    }
+
     /// The first value of a header, if it is valid UTF-8.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -122,6 +148,9 @@ pub fn method_name(method: &Method) -> &str {
         Method::Other(other) => other,
     }
 }
+
+/// Largest request head accepted: request target plus header names and values.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 pub fn too_large(max_body: usize) -> ApiError {
     ApiError::new(

@@ -76,7 +76,7 @@ fn serve(request: IncomingRequest, out: ResponseOutparam) {
         path: inbound.path.clone(),
         query: inbound.query.clone(),
         authorization: inbound.header("authorization").map(str::to_string),
-        client_addr: inbound.header("spin-client-addr").map(str::to_string),
+        client_addr: inbound.client_addr().map(str::to_string),
     };
     let identity = match timing.measure("auth", || auth::authenticate(&info)) {
         Ok(identity) => {

@@ -13,6 +13,23 @@ pub fn get(name: &str) -> Option<String> {
     }
 }
 
+/// An upstream's origin (`scheme://host[:port]`, trailing `/` dropped), or
+/// `None` when it is unset. The manifest's default for an optional upstream
+/// is `http://self`: Spin checks every `allowed_outbound_hosts` entry against
+/// the defaults when it loads the app, so "none" must still be a valid entry,
+/// and `self` (relative requests to the app itself) is the one that allows
+/// no outside host.
+pub fn upstream(name: &str) -> Option<String> {
+    get(name)
+        .map(|value| value.trim().trim_end_matches('/').to_string())
+        .filter(|origin| !is_self(origin))
+}
+
+fn is_self(origin: &str) -> bool {
+    let host = origin.split_once("://").map_or(origin, |(_, host)| host);
+    matches!(host, "self" | "self.alt")
+}
+
 /// The variable parsed as a number, or `default` when unset or unparsable.
 pub fn get_u64(name: &str, default: u64) -> u64 {
     get(name)
@@ -34,5 +51,16 @@ pub fn parsed<T, E: std::fmt::Display>(
             eprintln!("ignoring invalid {name}: {error}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn self_is_no_upstream() {
+        assert!(super::is_self("http://self"));
+        assert!(super::is_self("https://self.alt"));
+        assert!(!super::is_self("http://selfie.example"));
+        assert!(!super::is_self("https://vps.example"));
     }
 }

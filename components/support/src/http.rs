@@ -25,6 +25,10 @@ pub enum HttpError {
     Transport(String),
     #[error("upstream response is larger than {0} bytes")]
     TooLarge(usize),
+    /// The host's `allowed_outbound_hosts` refused the destination: the
+    /// deployment's configuration is wrong, not the upstream.
+    #[error("the host refused the request: its destination is not in allowed_outbound_hosts")]
+    Denied,
 }
 
 impl From<ErrorCode> for HttpError {
@@ -42,9 +46,7 @@ impl From<ErrorCode> for HttpError {
             | ErrorCode::ConnectionTerminated
             | ErrorCode::TlsProtocolError
             | ErrorCode::TlsCertificateError => HttpError::Connect(format!("{code:?}")),
-            ErrorCode::HttpRequestDenied => {
-                HttpError::Connect("destination not in allowed_outbound_hosts".into())
-            }
+            ErrorCode::HttpRequestDenied => HttpError::Denied,
             other => HttpError::Transport(format!("{other:?}")),
         }
     }
@@ -164,6 +166,13 @@ pub fn send(request: Request<'_>, timeouts: Timeouts) -> Result<Response, HttpEr
             .append(name, value)
             .map_err(|_| HttpError::InvalidHeader(name.clone()))?;
     }
+    // A body known in full goes with its length: both hosts send chunked
+    // otherwise, and some provider front ends refuse chunked uploads (411).
+    if let Some(length) = declared_length(&request.method, &request.body) {
+        fields
+            .set("content-length", &[length.to_string().into_bytes()])
+            .map_err(|_| HttpError::InvalidHeader("content-length".into()))?;
+    }
     let outgoing = OutgoingRequest::new(fields);
     let invalid_url = || HttpError::InvalidUrl(request.url.to_string());
     outgoing
@@ -219,6 +228,16 @@ pub fn send(request: Request<'_>, timeouts: Timeouts) -> Result<Response, HttpEr
             _body: body,
         },
     })
+}
+
+/// The `Content-Length` a request announces: a buffered body's size, also
+/// `0` for an empty body on methods that carry one; a stream has none.
+fn declared_length(method: &Method, body: &Body<'_>) -> Option<usize> {
+    match body {
+        Body::Bytes(bytes) if !bytes.is_empty() => Some(bytes.len()),
+        Body::Bytes(_) => matches!(method, Method::Post | Method::Put | Method::Patch).then_some(0),
+        Body::Stream { .. } => None,
+    }
 }
 
 fn options(timeouts: Timeouts) -> RequestOptions {
@@ -279,6 +298,19 @@ mod tests {
             split_url("http://127.0.0.1:8080").unwrap().path_and_query,
             "/"
         );
+    }
+
+    #[test]
+    fn buffered_bodies_declare_their_length() {
+        assert_eq!(declared_length(&Method::Post, &Body::Bytes(b"{}")), Some(2));
+        assert_eq!(declared_length(&Method::Post, &Body::Bytes(b"")), Some(0));
+        assert_eq!(declared_length(&Method::Get, &Body::Bytes(b"")), None);
+        let mut reader: &[u8] = b"abc";
+        let stream = Body::Stream {
+            reader: &mut reader,
+            limit: 10,
+        };
+        assert_eq!(declared_length(&Method::Post, &stream), None);
     }
 
     #[test]

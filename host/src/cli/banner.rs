@@ -38,18 +38,37 @@ pub fn render(summary: &Summary, url: &str) -> String {
     for (label, store) in &summary.stores {
         line("key-value", format!("{label}: {store}"));
     }
-    for (name, url_var, key_var) in [
-        ("primary", "primary_base_url", "synthetic_api_key"),
-        ("fallback", "fallback_base_url", "zai_api_key"),
+    for (name, url_var, path_var, key_var) in [
+        (
+            "primary",
+            "primary_url",
+            "primary_openai_path",
+            "synthetic_api_key",
+        ),
+        (
+            "fallback",
+            "fallback_url",
+            "fallback_openai_path",
+            "zai_api_key",
+        ),
     ] {
         let key = if is_set(summary, key_var) {
             "key set"
         } else {
             "no key: skipped"
         };
+        let shown = if is_set(summary, url_var) {
+            format!(
+                "{}{} ({key})",
+                value(summary, url_var),
+                value(summary, path_var)
+            )
+        } else {
+            format!("{url_var} not set: skipped")
+        };
         line(
             if name == "primary" { "providers" } else { "" },
-            format!("{name:<9} {} ({key})", value(summary, url_var)),
+            format!("{name:<9} {shown}"),
         );
     }
     line(
@@ -77,8 +96,11 @@ pub fn render(summary: &Summary, url: &str) -> String {
     text
 }
 
+/// Set to something other than the manifest's "none" (`http://self`).
 fn is_set(summary: &Summary, name: &str) -> bool {
-    summary.variable(name).is_some_and(Shown::is_set)
+    summary.variable(name).is_some_and(|shown| {
+        shown.is_set() && !matches!(shown, Shown::Value(v) if v.ends_with("://self"))
+    })
 }
 
 fn value(summary: &Summary, name: &str) -> String {
@@ -110,17 +132,13 @@ mod tests {
     fn names_upstreams_and_routes_without_secrets() {
         let text = render(
             &summary(&[
-                (
-                    "primary_base_url",
-                    Shown::Value("https://p.example/v1".into()),
-                ),
+                ("primary_url", Shown::Value("https://p.example".into())),
+                ("primary_openai_path", Shown::Value("/v1".into())),
                 ("synthetic_api_key", Shown::Secret { set: true }),
-                (
-                    "fallback_base_url",
-                    Shown::Value("https://f.example/v4".into()),
-                ),
+                ("fallback_url", Shown::Value("https://f.example".into())),
+                ("fallback_openai_path", Shown::Value("/v4".into())),
                 ("zai_api_key", Shown::Secret { set: false }),
-                ("origin_url", Shown::Value(String::new())),
+                ("origin_url", Shown::Value("http://self".into())),
             ]),
             "http://127.0.0.1:3000",
         );

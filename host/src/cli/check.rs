@@ -31,6 +31,19 @@ pub async fn run(options: &HostOptions) -> Result<()> {
     }
 
     let health = health_through_component(server).await?;
+    let problems: Vec<&str> = health["config"]["problems"]
+        .as_array()
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for problem in &problems {
+        println!("FAIL variable {problem}");
+    }
+    if !problems.is_empty() {
+        bail!(
+            "{} upstream variable(s) are not scheme://host[:port]",
+            problems.len()
+        );
+    }
     let reachable = health["kv"]["reachable"] == true;
     let atomics = health["kv"]["atomics"] == true;
     if !reachable || !atomics {

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use wasip2::http::types::Method;
-use wws_guest::http::{self, Response};
+use wws_guest::http::{self, HttpError, Response};
 
 use super::answer::{Answer, AnswerBody, Bounded};
 use super::body::ChatRequest;
@@ -123,7 +123,21 @@ fn try_target(
         provider_stats::record(&target.provider, Event::Request);
         let response = match call(request, target, provider) {
             Ok(response) => response,
+            // A configuration mistake says nothing about the provider's
+            // health, so the breaker never hears of it.
+            Err(HttpError::Denied) => {
+                eprintln!(
+                    "gateway: the host refused the request to {}: check {}",
+                    target.provider,
+                    url_variable(&target.provider)
+                );
+                failures.last = Some(ApiError::upstream_not_allowed(url_variable(
+                    &target.provider,
+                )));
+                return Outcome::Failed;
+            }
             Err(error) => {
+                let error = upstream_error(&error);
                 note_failure(target, admission, &error.message, false);
                 failures.last = Some(error);
                 return Outcome::Failed;
@@ -199,7 +213,15 @@ fn try_target(
     }
 }
 
-fn call(request: &ChatRequest, target: &Target, provider: &Provider) -> Result<Response, ApiError> {
+fn url_variable(provider: &str) -> &'static str {
+    config::provider_variables(provider).map_or("the provider URL", |variables| variables.url)
+}
+
+fn call(
+    request: &ChatRequest,
+    target: &Target,
+    provider: &Provider,
+) -> Result<Response, HttpError> {
     let url = format!(
         "{}/chat/completions",
         provider.base_url.trim_end_matches('/')
@@ -228,7 +250,7 @@ fn call(request: &ChatRequest, target: &Target, provider: &Provider) -> Result<R
         headers,
         body: http::Body::Bytes(&body),
     };
-    http::send(outgoing, config::upstream_timeouts()).map_err(|error| upstream_error(&error))
+    http::send(outgoing, config::upstream_timeouts())
 }
 
 /// For a stream, waits for its first bytes before committing to it: a

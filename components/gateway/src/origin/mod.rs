@@ -103,7 +103,7 @@ fn forwarded_headers(inbound: &Inbound) -> Vec<(String, Vec<u8>)> {
         .cloned()
         .collect();
     let client_ip = inbound
-        .header("spin-client-addr")
+        .client_addr()
         .map_or_else(|| "unknown".into(), wws_guest::client::ip);
     let forwarded_for = match inbound.header("x-forwarded-for") {
         Some(earlier) => format!("{earlier}, {client_ip}"),
@@ -137,6 +137,7 @@ fn is_host_set(name: &str) -> bool {
 pub fn upstream_error(error: &HttpError) -> ApiError {
     match error {
         HttpError::Timeout => ApiError::new(504, "upstream_timeout", "upstream timed out"),
+        HttpError::Denied => ApiError::upstream_not_allowed("origin_url"),
         other => ApiError::new(502, "upstream_error", other.to_string()),
     }
 }
