@@ -26,8 +26,9 @@ wws-host up                                       # spin.toml here, SQLite in .s
 wws-host up --demo                                # built-in mock providers, token demo-token\n  \
 wws-host up --listen 0.0.0.0:80 --runtime-config-file runtime-config-redis.toml\n  \
 wws-host check --runtime-config-file runtime-config-redis.toml\n\n\
-Variables come from --variable, then SPIN_VARIABLE_<NAME> in the environment, then .env \
-next to spin.toml, then the manifest's defaults. Logs: one JSON line per request on stderr \
+Variables come from --variable, then SPIN_VARIABLE_<NAME> in the environment, then \
+SPIN_VARIABLE_<NAME> lines of .env in the working directory (as spin up reads them), then \
+the manifest's defaults. Logs: one JSON line per request on stderr \
 (from the component); RUST_LOG=wws_host=debug adds the host's own."
 )]
 struct Cli {

@@ -77,7 +77,7 @@ impl Server {
     pub async fn load(options: &HostOptions) -> Result<Self> {
         let app = App::load(&options.manifest)?;
         let sources = if options.process_variables {
-            Sources::from_process(&app.dir, options.variables.clone())?
+            Sources::from_process(options.variables.clone())?
         } else {
             Sources {
                 overrides: options.variables.clone(),
@@ -115,8 +115,8 @@ impl Server {
         let mut stores = HashMap::new();
         let mut described_stores = Vec::new();
         for label in &component.key_value_stores {
-            let config = runtime_config.store(label);
-            described_stores.push((label.clone(), describe_store(&config, &state_dir)));
+            let config = runtime_config.store(label, &app.component_id, &state_dir)?;
+            described_stores.push((label.clone(), describe_store(&config)));
             let store = KvStore::open(&config, &state_dir)
                 .await
                 .with_context(|| format!("opening key-value store {label:?}"))?;
@@ -277,6 +277,14 @@ impl Server {
             .cloned()
             .collect();
         if self.spin_http_semantics {
+            // Spin 4.0.2 turns every header value into a string before the
+            // guest runs; one that is not UTF-8 fails the request (500).
+            if headers
+                .values()
+                .any(|value| std::str::from_utf8(value.as_bytes()).is_err())
+            {
+                return Ok(json_error(hyper::StatusCode::INTERNAL_SERVER_ERROR, ""));
+            }
             if let Ok(value) = client.to_string().parse() {
                 headers.append("spin-client-addr", value);
             }

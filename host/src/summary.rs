@@ -3,7 +3,7 @@
 //! they are set and credentials cut out of store URLs.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::runtime_config::StoreConfig;
 
@@ -39,17 +39,13 @@ impl Summary {
 }
 
 /// Where a store lives, fit to print.
-pub fn describe_store(config: &StoreConfig, state_dir: &Path) -> String {
+pub fn describe_store(config: &StoreConfig) -> String {
     match config {
-        StoreConfig::Spin { path } => {
-            let path = match path {
-                Some(path) => state_dir.join(path),
-                None => state_dir.join("sqlite_key_value.db"),
-            };
-            format!("SQLite {}", path.display())
+        StoreConfig::Spin { path: Some(path) } => format!("SQLite {}", path.display()),
+        StoreConfig::Spin { path: None } | StoreConfig::Memory => {
+            "memory (lost on exit)".to_string()
         }
         StoreConfig::Redis { url } => format!("Redis {}", without_credentials(url)),
-        StoreConfig::Memory => "memory (lost on exit)".to_string(),
     }
 }
 
@@ -86,8 +82,10 @@ mod tests {
     }
 
     #[test]
-    fn relative_sqlite_paths_are_under_the_state_dir() {
-        let text = describe_store(&StoreConfig::Spin { path: None }, Path::new("/srv/.spin"));
+    fn sqlite_stores_name_their_file() {
+        let text = describe_store(&StoreConfig::Spin {
+            path: Some("/srv/.spin/sqlite_key_value.db".into()),
+        });
         assert_eq!(text, "SQLite /srv/.spin/sqlite_key_value.db");
     }
 

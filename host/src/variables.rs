@@ -3,7 +3,6 @@
 //! then the manifest default. A required variable with no value stops start-up.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::manifest::Manifest;
@@ -39,23 +38,18 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Reads `SPIN_VARIABLE_*` from the process and `.env` from `dir`.
-    pub fn from_process(
-        dir: &Path,
-        overrides: HashMap<String, String>,
-    ) -> Result<Self, VariableError> {
+    /// Reads `SPIN_VARIABLE_*` from the process and from `.env` in the
+    /// working directory, where `spin up` reads it (not the manifest's folder).
+    pub fn from_process(overrides: HashMap<String, String>) -> Result<Self, VariableError> {
         // Spin looks up exactly SPIN_VARIABLE_<NAME IN CAPITALS>; any other
         // spelling is not a variable there, so it is not one here either.
-        let environment = std::env::vars()
-            .filter_map(|(key, value)| {
-                let name = key.strip_prefix("SPIN_VARIABLE_")?;
-                let upper = name.bytes().all(|b| !b.is_ascii_lowercase());
-                upper.then(|| (name.to_ascii_lowercase(), value))
-            })
+        // A variable that is not Unicode cannot be one of ours: skipped.
+        let environment = std::env::vars_os()
+            .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+            .filter_map(|(key, value)| Some((variable_name(&key)?, value)))
             .collect();
-        let dotenv_path = dir.join(".env");
-        let dotenv = match std::fs::read_to_string(&dotenv_path) {
-            Ok(text) => parse_dotenv(&text),
+        let dotenv = match std::fs::read_to_string(".env") {
+            Ok(text) => parse_dotenv(&text)?,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
             Err(error) => return Err(VariableError::DotEnv(error.to_string())),
         };
@@ -74,24 +68,38 @@ impl Sources {
     }
 }
 
-/// `.env` lines are `NAME=value`, matched case-insensitively to variables,
-/// with an optional `SPIN_VARIABLE_` prefix and optional quotes.
-fn parse_dotenv(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .filter_map(|line| line.split_once('='))
-        .map(|(key, value)| {
-            let key = key.trim().trim_start_matches("export ").trim();
-            let key = key.strip_prefix("SPIN_VARIABLE_").unwrap_or(key);
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value);
-            (key.to_ascii_lowercase(), value.to_string())
-        })
-        .collect()
+/// The variable a `SPIN_VARIABLE_<NAME>` key stands for, if it is one.
+fn variable_name(key: &str) -> Option<String> {
+    let name = key.strip_prefix("SPIN_VARIABLE_")?;
+    let upper = !name.is_empty() && name.bytes().all(|b| !b.is_ascii_lowercase());
+    upper.then(|| name.to_ascii_lowercase())
+}
+
+/// `.env` as Spin reads it: `KEY=value` lines (optionally `export KEY=...`,
+/// quoted values, `#` comments); only `SPIN_VARIABLE_<NAME>` keys are
+/// variables, and a line that is not `KEY=value` makes the file unusable,
+/// as it does for Spin.
+fn parse_dotenv(text: &str) -> Result<HashMap<String, String>, VariableError> {
+    let mut values = HashMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (key, value) = line.split_once('=').ok_or_else(|| {
+            VariableError::DotEnv(format!("line {} is not KEY=value", number + 1))
+        })?;
+        let value = value.trim();
+        let value = ['"', '\'']
+            .iter()
+            .find_map(|quote| value.strip_prefix(*quote)?.strip_suffix(*quote))
+            .unwrap_or(value);
+        if let Some(name) = variable_name(key.trim()) {
+            values.insert(name, value.to_string());
+        }
+    }
+    Ok(values)
 }
 
 /// Application variables after resolution.
@@ -203,7 +211,8 @@ mod tests {
     use crate::manifest::Variable;
 
     fn manifest(vars: &[(&str, Option<&str>)]) -> Manifest {
-        let mut manifest: Manifest = toml::from_str("spin_manifest_version = 2").unwrap();
+        let mut manifest: Manifest =
+            toml::from_str("spin_manifest_version = 2\n[application]\nname = \"t\"").unwrap();
         for (name, default) in vars {
             manifest.variables.insert(
                 name.to_string(),
@@ -228,7 +237,10 @@ mod tests {
         let sources = Sources {
             overrides: HashMap::from([("a".into(), "override".into())]),
             environment: HashMap::from([("a".into(), "env".into()), ("b".into(), "env".into())]),
-            dotenv: parse_dotenv("A=dot\nSPIN_VARIABLE_B=dot\n# comment\nC=\"dot\"\n"),
+            dotenv: parse_dotenv(
+                "SPIN_VARIABLE_A=dot\nSPIN_VARIABLE_B=dot\n# comment\nexport SPIN_VARIABLE_C=\"dot\"\nC=other\n",
+            )
+            .unwrap(),
         };
         let resolved = Resolved::resolve(&manifest, &sources).unwrap();
         assert_eq!(
@@ -322,5 +334,19 @@ mod tests {
             error.contains("a secret value") && !error.contains("pw"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn only_capitalised_spin_variable_keys_are_variables() {
+        assert_eq!(
+            variable_name("SPIN_VARIABLE_ORIGIN_URL").as_deref(),
+            Some("origin_url")
+        );
+        assert_eq!(variable_name("SPIN_VARIABLE_origin_url"), None);
+        assert_eq!(variable_name("ORIGIN_URL"), None);
+        assert_eq!(variable_name("SPIN_VARIABLE_"), None);
+        assert!(parse_dotenv("SPIN_VARIABLE_A=1\nnot a pair\n").is_err());
+        let values = parse_dotenv("ORIGIN_URL=x\nspin_variable_a=y\n").unwrap();
+        assert!(values.is_empty(), "{values:?}");
     }
 }

@@ -14,14 +14,14 @@ fn a_bad_manifest_exits_with_a_clear_error() {
     let manifest = dir.path().join("spin.toml");
     std::fs::write(
         &manifest,
-        "spin_manifest_version = 2\n[variables]\nkey = {}\n",
+        "spin_manifest_version = 2\n[application]\nname = \"t\"\n[variables]\nkey = {}\n",
     )
     .unwrap();
     let output = host().args(["up", "-f"]).arg(&manifest).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("variable \"key\" must have either `required = true` or a default"),
+        stderr.contains("variable \"key\": must be `required` OR have a `default`"),
         "{stderr}"
     );
 }
@@ -30,7 +30,7 @@ fn a_bad_manifest_exits_with_a_clear_error() {
 fn a_missing_required_variable_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = std::fs::read_to_string(repo_manifest()).unwrap().replace(
-        "supabase_url = { default = \"\",",
+        "supabase_url = { default = \"http://self\",",
         "supabase_url = { required = true,",
     );
     let path = dir.path().join("spin.toml");
@@ -44,7 +44,7 @@ fn a_missing_required_variable_exits_non_zero() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("required variable \"supabase_url\" has no value"),
+        stderr.contains("no provider resolved required variable \"supabase_url\""),
         "{stderr}"
     );
 }

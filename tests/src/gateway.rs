@@ -112,7 +112,7 @@ impl Gateway {
         let runtime_config = state.path().join("runtime-config.toml");
         let table = match &store {
             Store::Memory => "type = \"memory\"".to_string(),
-            Store::Sqlite => "type = \"spin\"".to_string(),
+            Store::Sqlite => "type = \"spin\"\npath = \"sqlite_key_value.db\"".to_string(),
             Store::Redis(url) => format!("type = \"redis\"\nurl = \"{url}\""),
         };
         std::fs::write(

@@ -20,6 +20,8 @@ pub enum Step {
     StatusWith(u16, Vec<(&'static str, String)>, serde_json::Value),
     /// The normal answer, its head held back this long.
     Delay(std::time::Duration),
+    /// An answer with this status and JSON body, held back this long.
+    DelayedStatus(std::time::Duration, u16, serde_json::Value),
     /// A 200 event stream that sends this many content events, then breaks
     /// the connection.
     BreakStreamAfter(usize),
@@ -103,6 +105,11 @@ fn answer(name: &str, api_key: &str, script: &Script, request: &Recorded) -> hyp
             return response;
         }
         Some(Step::Delay(delay)) => Some(delay),
+        Some(Step::DelayedStatus(delay, status, body)) => {
+            let mut response = mock::json(status, body);
+            response.extensions_mut().insert(mock::Delay(delay));
+            return response;
+        }
         Some(Step::Raw {
             content_type,
             chunks,

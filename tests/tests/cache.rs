@@ -248,3 +248,40 @@ async fn admins_purge_by_route() {
         .await;
     assert_eq!(bad.status(), 400);
 }
+
+/// The leader's answer cannot be stored (a 400): the followers must stop
+/// waiting the moment its lease is released and ask on their own, instead
+/// of polling for the whole `cache_fill_wait_ms` (10 s by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn followers_stop_waiting_when_the_fill_is_abandoned() {
+    let env = Env::start_with(&[], Store::Sqlite).await;
+    let refusal = json!({ "error": { "message": "bad request" } });
+    // The first answer is held back so the others find its lease.
+    env.primary_script.push(Step::DelayedStatus(
+        Duration::from_millis(400),
+        400,
+        refusal.clone(),
+    ));
+    for _ in 0..2 {
+        env.primary_script.push(Step::Status(400, refusal.clone()));
+    }
+    let body = deterministic(false);
+    let started = std::time::Instant::now();
+    let statuses = join_all((0..3).map(|_| async {
+        let response = env
+            .send_json("/v1/chat/completions", Some(ALICE), &body)
+            .await;
+        (response.status().as_u16(), started.elapsed())
+    }))
+    .await;
+    assert!(
+        statuses.iter().all(|(status, _)| *status == 400),
+        "{statuses:?}"
+    );
+    let slowest = statuses.iter().map(|(_, took)| *took).max().unwrap();
+    assert!(
+        slowest < Duration::from_secs(3),
+        "followers waited {slowest:?}"
+    );
+    assert_eq!(env.primary.count(), 3);
+}

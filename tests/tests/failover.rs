@@ -201,3 +201,65 @@ async fn with_every_circuit_open_the_answer_is_503_with_retry_after() {
     assert_eq!(body["error"]["type"], "provider_unavailable");
     assert_eq!((env.primary.count(), env.fallback.count()), (1, 1));
 }
+
+#[tokio::test]
+async fn a_provider_refusing_the_gateways_key_or_redirecting_fails_over_with_our_own_words() {
+    let env = Env::start_with(&[NO_BREAKER], Store::Memory).await;
+    let leak = json!({ "error": { "message": "invalid api key sk-named-in-body" } });
+    for step in [
+        Step::Status(401, leak.clone()),
+        Step::Status(403, leak.clone()),
+        Step::Status(307, json!({})),
+    ] {
+        env.primary_script.push(step);
+        let (provider, attempts, _) = answered_by(&env, false).await;
+        assert_eq!((provider.as_str(), attempts.as_str()), ("fallback", "2"));
+    }
+    // Both refuse: a 502 of the gateway's own, never the provider's text or a 401.
+    env.primary_script.push(Step::Status(401, leak.clone()));
+    env.fallback_script.push(Step::Status(307, json!({})));
+    let response = env
+        .send_json(
+            "/v1/chat/completions",
+            Some(ALICE),
+            &json!({ "messages": [{ "role": "user", "content": "hi" }] }),
+        )
+        .await;
+    assert_eq!(response.status(), 502);
+    let body = response.text().await.unwrap();
+    assert!(
+        !body.contains("sk-named-in-body") && !body.contains("invalid api key"),
+        "{body}"
+    );
+    assert!(body.contains("upstream_error"), "{body}");
+}
+
+/// One tenant's slow prompts time out on both providers again and again;
+/// a timeout may be the prompt's doing, so it counts once per caller and
+/// the next tenant still gets an answer instead of an open circuit.
+#[tokio::test]
+async fn one_callers_timeouts_do_not_open_the_circuit_for_everyone() {
+    let env = Env::start_with(
+        &[("first_byte_timeout_ms", "200"), ("breaker_failures", "3")],
+        Store::Memory,
+    )
+    .await;
+    for _ in 0..5 {
+        env.primary_script
+            .push(Step::Delay(Duration::from_millis(800)));
+        env.fallback_script
+            .push(Step::Delay(Duration::from_millis(800)));
+        let response = env
+            .send_json("/v1/chat/completions", Some(ALICE), &chat(false))
+            .await;
+        assert_eq!(response.status(), 504);
+    }
+    let response = env
+        .send_json(
+            "/v1/chat/completions",
+            Some(wws_tests::gateway::BOB),
+            &chat(false),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+}

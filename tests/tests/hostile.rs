@@ -114,9 +114,49 @@ async fn bytes_that_are_not_utf8_never_cause_a_500() {
     not_utf8_cases(&Env::start().await).await;
 }
 
+/// Spin itself refuses a header value that is not UTF-8 (500, before the
+/// component runs: SECURITY.md says what to put in front); UTF-8 text that is
+/// no valid token or task name is the component's to handle.
 #[tokio::test]
-async fn bytes_that_are_not_utf8_never_cause_a_500_under_spins_http() {
-    not_utf8_cases(&Env::start_spin_http(&[]).await).await;
+async fn text_that_is_no_token_or_task_name_is_handled_by_the_component_under_spins_http() {
+    let env = Env::start_spin_http(&[]).await;
+    let reply = send(
+        &env,
+        &request(
+            "POST /v1/chat/completions",
+            &[b"Authorization: Bearer tok\xc3\xa9n"],
+            &chat_body(),
+        ),
+    )
+    .await;
+    assert_json_error(&reply, 401, "authentication_error", "authorization (UTF-8)");
+    let reply = send(
+        &env,
+        &request(
+            "POST /v1/chat/completions",
+            &[AUTH, b"X-Task-Type: c\xc3\xb6de"],
+            &chat_body(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        Some(200),
+        "task type (UTF-8): {:?}",
+        lossy(&reply)
+    );
+    let reply = send(
+        &env,
+        &request("GET /api/projects", &[AUTH, b"X-Legacy: caf\xe9"], b""),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        Some(500),
+        "as Spin 4.0.2 answers: {:?}",
+        lossy(&reply)
+    );
+    assert_eq!(env.origin.count(), 0);
 }
 
 async fn not_utf8_cases(env: &Env) {
@@ -196,7 +236,11 @@ async fn not_utf8_cases(env: &Env) {
     )
     .await;
     assert_json_error(&reply, 400, "invalid_request_error", "JSON body");
-    assert_eq!(env.primary.count(), 1, "only the valid request was sent on");
+    assert_eq!(
+        env.primary.count(),
+        2,
+        "only the valid requests were sent on (the ignored task type's too)"
+    );
 }
 
 #[tokio::test]
@@ -237,7 +281,11 @@ async fn cr_and_lf_never_split_a_header_on_the_way_upstream() {
 
     let origin = env.origin.requests();
     assert_eq!(origin.len(), 1);
-    assert_eq!(origin[0].path_and_query, encoded);
+    // Normalised (RFC 3986: escapes in capitals), still encoded.
+    assert_eq!(
+        origin[0].path_and_query,
+        "/api/projects%0D%0AX-Evil:%201?q=%0D%0AX-Evil:%202"
+    );
     let provider = env.primary.requests();
     assert_eq!(provider.len(), 1);
     assert_eq!(provider[0].path_and_query, "/openai/v1/chat/completions");
@@ -343,7 +391,24 @@ async fn path_tricks_reach_only_the_origin_and_never_a_provider() {
         .iter()
         .map(|request| request.path_and_query.clone())
         .collect();
-    assert_eq!(seen, targets, "the origin got every path exactly as sent");
+    // Dot segments resolved (never above the root), unreserved escapes
+    // decoded; an encoded `/` stays encoded, so it is never a separator.
+    let normalised = [
+        "/".to_string(),
+        "/etc/passwd".to_string(),
+        "/admin".to_string(),
+        "/api/..%2F..%2Fadmin".to_string(),
+        format!("/%2F%2F{evil}/x"),
+        format!("/@{evil}/x"),
+        format!("/api?next=//{evil}/x&u=@{evil}"),
+        "/v1/admin".to_string(),
+        "/v1/chat/completions%2F..%2Fadmin".to_string(),
+        "/V1/CHAT/COMPLETIONS".to_string(),
+    ];
+    assert_eq!(
+        seen, normalised,
+        "the origin got each path normalised, on itself"
+    );
     assert_eq!(env.primary.count(), 0);
     assert_eq!(other.count(), 0, "no request reached the other host");
 }
@@ -445,4 +510,89 @@ async fn the_default_body_limit_takes_a_long_prompt_and_refuses_more_at_once() {
     let reply = send(&env, &head).await;
     assert_json_error(&reply, 413, "request_too_large", "declared length");
     assert_eq!(env.fallback.count(), 1);
+}
+
+/// `//lim/a`, `/./lim/a` and `/%6Cim/a` are `/lim/a` to the origin, so they
+/// share its limit; the origin receives the one normalised path.
+#[tokio::test]
+async fn spellings_of_a_path_share_its_limit() {
+    let env = Env::start_with(&[("rate_limits", r#"{"/lim": 2}"#)], Store::Memory).await;
+    let mut statuses = Vec::new();
+    for target in ["GET /lim/a", "GET //lim/a", "GET /./lim/a", "GET /%6Cim/a"] {
+        statuses.push(send(&env, &request(target, &[AUTH], b"")).await.status);
+    }
+    assert_eq!(statuses, [Some(200), Some(200), Some(429), Some(429)]);
+    let paths: Vec<String> = env
+        .origin
+        .requests()
+        .iter()
+        .map(|forwarded| forwarded.path_and_query.clone())
+        .collect();
+    assert_eq!(paths, ["/lim/a", "/lim/a"]);
+}
+
+/// Public is the route and the method meant: a bare path in
+/// `public_routes` is GET only, and a second Authorization header is refused.
+#[tokio::test]
+async fn public_routes_are_public_for_their_method_only() {
+    let env = Env::start().await;
+    for target in [
+        "POST /api/wws/health",
+        "PUT /api/wws/health",
+        "DELETE /api/wws/health",
+        "HEAD /api/wws/health",
+    ] {
+        let reply = send(&env, &request(target, &[], b"")).await;
+        assert_eq!(reply.status, Some(401), "{target}: {:?}", lossy(&reply));
+    }
+    assert_eq!(env.origin.count(), 0);
+    let reply = send(&env, &request("GET /api/wws/health", &[], b"")).await;
+    assert_eq!(reply.status, Some(200));
+    let reply = send(
+        &env,
+        &request(
+            "GET /api/projects",
+            &[AUTH, b"Authorization: Bearer token-bob"],
+            b"",
+        ),
+    )
+    .await;
+    assert_json_error(
+        &reply,
+        400,
+        "invalid_request_error",
+        "two Authorization headers",
+    );
+    assert_eq!(env.origin.count(), 0);
+}
+
+/// Client forwarding and override headers never reach the origin.
+#[tokio::test]
+async fn forwarding_and_override_headers_are_dropped_before_the_origin() {
+    let env = Env::start().await;
+    let headers: [&[u8]; 7] = [
+        AUTH,
+        b"Forwarded: host=evil.example",
+        b"X-Real-IP: 203.0.113.5",
+        b"True-Client-IP: 203.0.113.5",
+        b"X-Original-URL: /admin",
+        b"X-Forwarded-Prefix: /evil",
+        b"X-HTTP-Method-Override: DELETE",
+    ];
+    let reply = send(&env, &request("GET /api/projects", &headers, b"")).await;
+    assert_eq!(reply.status, Some(200), "{:?}", lossy(&reply));
+    let forwarded = &env.origin.requests()[0];
+    for name in [
+        "forwarded",
+        "x-real-ip",
+        "true-client-ip",
+        "x-original-url",
+        "x-forwarded-prefix",
+        "x-http-method-override",
+    ] {
+        assert!(
+            !forwarded.headers.contains_key(name),
+            "{name} reached the origin"
+        );
+    }
 }

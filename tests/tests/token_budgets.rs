@@ -5,6 +5,9 @@ use serde_json::{Value, json};
 use wws_tests::gateway::{Env, Store, header, unique_token, wait_for_window_with};
 
 const BUDGET: &str = r#"{"tokens": {"per_minute": 1000}}"#;
+/// Requests here set no `max_tokens`: a small default bound keeps each
+/// reservation inside the 1000-token budget, so settlement is what is tested.
+const SMALL_BOUND: (&str, &str) = ("default_max_tokens", "100");
 
 fn chat(stream: bool) -> Value {
     json!({ "messages": [{ "role": "user", "content": "hi" }], "stream": stream })
@@ -13,7 +16,7 @@ fn chat(stream: bool) -> Value {
 /// Two answers of 500 tokens fill a 1000-token budget; the third request is
 /// refused before it reaches a provider.
 async fn usage_exhausts_the_budget(stream: bool) {
-    let env = Env::start_with(&[("rate_limits", BUDGET)], Store::Sqlite).await;
+    let env = Env::start_with(&[("rate_limits", BUDGET), SMALL_BOUND], Store::Sqlite).await;
     env.primary_script.report_usage(500);
     wait_for_window_with(10).await;
     let token = unique_token("tokens");
@@ -120,4 +123,32 @@ async fn a_request_larger_than_the_budget_is_refused_with_a_reason() {
         "{body}"
     );
     assert_eq!(env.primary.count(), 0);
+}
+
+/// A budget of 100,000 tokens/min, eight concurrent requests without
+/// `max_tokens`, each answered with 40,000 tokens: the gateway bounds each
+/// completion at `default_max_tokens` (sent to the provider as `max_tokens`)
+/// and reserves that bound, so only two fit, as with a client-set bound.
+#[tokio::test]
+async fn unbounded_completions_are_reserved_at_the_default_bound() {
+    let budget = r#"{"tokens": {"per_minute": 100000}}"#;
+    let env = Env::start_with(
+        &[("rate_limits", budget), ("default_max_tokens", "40000")],
+        Store::Sqlite,
+    )
+    .await;
+    env.primary_script.report_usage(40_000);
+    wait_for_window_with(15).await;
+    let token = unique_token("unbounded");
+    let body = chat(false);
+    let calls = (0..8).map(|_| env.send_json("/v1/chat/completions", Some(&token), &body));
+    let statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    let admitted = statuses.iter().filter(|status| **status == 200).count();
+    assert_eq!(admitted, 2, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|status| **status == 429).count(), 6);
+    assert_eq!(env.primary.requests()[0].json()["max_tokens"], 40_000);
 }

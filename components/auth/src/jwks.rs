@@ -78,6 +78,15 @@ impl Jwks<'_> {
         {
             return None;
         }
+        // Many instances may see the same unknown key id at once: one claim
+        // per period, taken atomically, lets exactly one of them download.
+        // A store that cannot count does not block the refetch.
+        let period = now / self.refetch_secs.max(1);
+        if let Some(store) = store
+            && let Ok(false) = store.claim_period(&format!("{}:refetch", self.key()), period)
+        {
+            return None;
+        }
         let jwks = fetch(self.url)?;
         self.save(
             store,

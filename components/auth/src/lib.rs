@@ -55,7 +55,7 @@ struct AuthGuard;
 impl Guest for AuthGuard {
     fn authenticate(request: RequestInfo) -> Result<Identity, AuthError> {
         let settings = Settings::load();
-        if settings.is_public(&request.path) {
+        if settings.is_public(&request.method, &request.path) {
             return Ok(identity(
                 anonymous(request.client_addr.as_deref()),
                 AuthSource::Public,

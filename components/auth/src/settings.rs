@@ -86,10 +86,54 @@ impl Settings {
         }
     }
 
-    pub fn is_public(&self, path: &str) -> bool {
+    /// Whether `method path` skips authentication. An entry is `METHOD
+    /// /path` or a bare `/path`, which means GET only: public is the route
+    /// and method meant, never a way to write to the origin unauthenticated.
+    pub fn is_public(&self, method: &str, path: &str) -> bool {
         self.public_routes
             .split(',')
             .map(str::trim)
-            .any(|route| !route.is_empty() && route == path)
+            .filter(|route| !route.is_empty())
+            .any(|route| {
+                let (allowed, route) = match route.split_once(' ') {
+                    Some((allowed, route)) => (allowed.trim(), route.trim()),
+                    None => ("GET", route),
+                };
+                route == path && allowed.eq_ignore_ascii_case(method)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(public_routes: &str) -> Settings {
+        Settings {
+            public_routes: public_routes.into(),
+            session_ttl_secs: 0,
+            negative_ttl_secs: 0,
+            supabase_url: None,
+            jwt_secret: None,
+            jwks_url: None,
+            jwks_refresh_secs: 0,
+            jwks_refetch_secs: 0,
+            audience: None,
+            issuer: None,
+            api_keys: None,
+        }
+    }
+
+    #[test]
+    fn public_means_the_route_and_the_method() {
+        let settings = settings("/api/wws/health, POST /api/hooks ,HEAD /api/ping");
+        assert!(settings.is_public("GET", "/api/wws/health"));
+        for method in ["POST", "PUT", "DELETE", "HEAD", "PATCH"] {
+            assert!(!settings.is_public(method, "/api/wws/health"), "{method}");
+        }
+        assert!(settings.is_public("POST", "/api/hooks"));
+        assert!(!settings.is_public("GET", "/api/hooks"));
+        assert!(settings.is_public("HEAD", "/api/ping"));
+        assert!(!settings.is_public("GET", "/api/wws/health/x"));
     }
 }

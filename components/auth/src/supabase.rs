@@ -44,6 +44,16 @@ pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, Auth
         })
     };
     let response = http::send(request, identity_timeouts()).map_err(unavailable)?;
+    if response.status == 401 {
+        if refuses_the_gateway(response) {
+            eprintln!("auth: Supabase refused the gateway's anon key (supabase_anon_key)");
+            return Err(AuthError::Unavailable(
+                "the identity provider refused the gateway's own API key: check supabase_anon_key"
+                    .into(),
+            ));
+        }
+        return Err(AuthError::InvalidToken("token rejected".into()));
+    }
     match response.status {
         200 => {
             let body = response.read_all(MAX_USER_BODY).map_err(unavailable)?;
@@ -64,5 +74,35 @@ pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, Auth
                 "identity provider answered {status}"
             )))
         }
+    }
+}
+
+/// Supabase's answer to a wrong or missing `apikey` (the gateway's anon key,
+/// not the user's token): `{"message":"Invalid API key", ...}`. It must not
+/// be cached as a rejection of the user, or a rotated key logs everyone out.
+fn refuses_the_gateway(response: http::Response) -> bool {
+    response
+        .read_all(MAX_USER_BODY)
+        .is_ok_and(|body| is_api_key_refusal(&body))
+}
+
+fn is_api_key_refusal(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    text.contains("invalid api key") || text.contains("no api key found")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tells_a_refused_anon_key_from_a_refused_token() {
+        assert!(super::is_api_key_refusal(
+            br#"{"message":"Invalid API key","hint":"Double check"}"#
+        ));
+        assert!(super::is_api_key_refusal(
+            br#"{"message":"No API key found in request"}"#
+        ));
+        assert!(!super::is_api_key_refusal(
+            br#"{"code":401,"msg":"invalid JWT"}"#
+        ));
     }
 }

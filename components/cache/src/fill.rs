@@ -24,6 +24,15 @@ pub fn claim(store: &Store, cache_key: &str, now_millis: u64) -> Result<bool, Kv
     })
 }
 
+/// True while someone holds an unexpired lease for `cache_key`.
+pub fn is_held(store: &Store, cache_key: &str, now_millis: u64) -> Result<bool, KvError> {
+    let lease = store.get(&lease_key(cache_key))?;
+    Ok(lease
+        .as_deref()
+        .and_then(parse_millis)
+        .is_some_and(|held_until| held_until > now_millis))
+}
+
 pub fn release(store: &Store, cache_key: &str) -> Result<(), KvError> {
     store.delete(&lease_key(cache_key))
 }

@@ -20,8 +20,11 @@ pub struct Parts<'a> {
 }
 
 pub fn derive(parts: &Parts<'_>) -> String {
+    // Sorted by name only, and stably: `?a=1&b=2` and `?b=2&a=1` share an
+    // entry, but `?x=1&x=2` and `?x=2&x=1` do not, since origins read
+    // repeated names in order.
     let mut query: Vec<&str> = parts.query.split('&').filter(|p| !p.is_empty()).collect();
-    query.sort_unstable();
+    query.sort_by_key(|pair| pair.split_once('=').map_or(*pair, |(name, _)| name));
     let material = format!(
         "{}\n{}\n{}\n{}\n{}",
         parts
@@ -121,6 +124,12 @@ mod tests {
     fn principals_never_share_keys() {
         assert_ne!(key(Some("user-a"), "", "{}"), key(Some("user-b"), "", "{}"));
         assert_ne!(key(Some("user-a"), "", "{}"), key(None, "", "{}"));
+    }
+
+    #[test]
+    fn repeated_query_names_keep_their_order() {
+        assert_ne!(key(None, "x=1&x=2", ""), key(None, "x=2&x=1", ""));
+        assert_eq!(key(None, "a=1&x=1&x=2", ""), key(None, "x=1&a=1&x=2", ""));
     }
 
     #[test]

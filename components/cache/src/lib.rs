@@ -141,6 +141,13 @@ impl Guest for CacheManager {
         }
     }
 
+    fn fill_pending(key: String) -> bool {
+        // Without a store nobody can be filling for us.
+        kv::Store::open_default()
+            .and_then(|store| fill::is_held(&store, &key, time::now_millis()))
+            .unwrap_or(false)
+    }
+
     fn purge(path_prefix: String) -> u32 {
         match kv::Store::open_default()
             .and_then(|store| purge::by_path_prefix(&store, &path_prefix))

@@ -84,7 +84,7 @@ impl Policies {
     pub fn for_path(&self, path: &str) -> Policy {
         self.routes
             .iter()
-            .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .filter(|(prefix, _)| wws_guest::path::covers(prefix, path))
             .max_by_key(|(prefix, _)| prefix.len())
             .map_or(self.default, |(_, policy)| *policy)
     }

@@ -61,7 +61,9 @@ pub fn find(key: &str, max_age: Option<u64>, context: &mut Context) -> Found {
 }
 
 /// Another request is fetching this key: wait up to `cache_fill_wait_ms`
-/// for its answer to land rather than asking the upstream again.
+/// for its answer to land rather than asking the upstream again. A leader
+/// that released its lease without storing (an answer that may not be
+/// cached) ends the wait at once: nothing is coming.
 fn wait_for_fill(key: &str) -> Option<Hit> {
     let deadline = Instant::now()
         + Duration::from_millis(wws_guest::config::get_u64("cache_fill_wait_ms", 10_000));
@@ -69,6 +71,9 @@ fn wait_for_fill(key: &str) -> Option<Hit> {
         std::thread::sleep(FILL_POLL);
         if let Some(hit) = cache::lookup(key).filter(|hit| hit.freshness == Freshness::Fresh) {
             return Some(hit);
+        }
+        if !cache::fill_pending(key) {
+            return None;
         }
     }
     None

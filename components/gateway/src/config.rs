@@ -101,6 +101,12 @@ pub fn origin_url() -> Option<String> {
     config::upstream("origin_url")
 }
 
+/// The completion bound for requests without `max_tokens`, so a token
+/// budget reserves the whole answer (SECURITY.md: the worst case).
+pub fn default_max_tokens() -> u64 {
+    config::get_u64("default_max_tokens", 16_384)
+}
+
 pub fn max_body_bytes() -> usize {
     config::get_u64("max_body_bytes", DEFAULT_MAX_BODY_BYTES) as usize
 }

@@ -39,15 +39,17 @@ impl Inbound {
     pub fn read(request: IncomingRequest, max_body: usize) -> Result<Self, ApiError> {
         let method = request.method();
         let path_with_query = request.path_with_query().unwrap_or_else(|| "/".into());
-        let (path, query) = match path_with_query.split_once('?') {
-            Some((path, query)) => (path.to_string(), query.to_string()),
-            None => (path_with_query, String::new()),
+        let (raw_path, query) = match path_with_query.split_once('?') {
+            Some((path, query)) => (path, query.to_string()),
+            None => (path_with_query.as_str(), String::new()),
         };
         // Only origin-form targets: anything else (`*`, an authority) could
         // change which host the origin URL points at once appended to it.
-        if !path.starts_with('/') {
+        if !raw_path.starts_with('/') {
             return Err(ApiError::bad_request("the request target must be a path"));
         }
+        // One spelling for limits, policies, routing and the origin alike.
+        let path = wws_guest::path::normalise(raw_path);
         let scheme = match request.scheme() {
             Some(Scheme::Https) => "https",
             _ => "http",
@@ -119,6 +121,14 @@ impl Inbound {
             .rev()
             .find(|(key, _)| key.eq_ignore_ascii_case("spin-client-addr"))
             .and_then(|(_, value)| std::str::from_utf8(value).ok())
+    }
+
+    /// How many times the client sent a header.
+    pub fn header_count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+            .count()
     }
 
     /// The first value of a header, if it is valid UTF-8.

@@ -70,6 +70,11 @@ fn serve(request: IncomingRequest, out: ResponseOutparam) {
         let error = ApiError::new(405, "method_not_allowed", "method not allowed");
         return outbound::send_error(out, &error, &[]);
     }
+    // Only one credential is verified; a second would still reach the origin.
+    if inbound.header_count("authorization") > 1 {
+        let error = ApiError::bad_request("more than one Authorization header");
+        return outbound::send_error(out, &error, &[]);
+    }
 
     let info = RequestInfo {
         method: inbound.method_name().to_string(),

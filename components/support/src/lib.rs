@@ -9,6 +9,7 @@ pub mod config;
 pub mod digest;
 pub mod http;
 pub mod kv;
+pub mod path;
 pub mod time;
 
 /// Raw bindings to Spin's key-value and configuration interfaces.

@@ -16,7 +16,7 @@ pub use sqlite::SqliteStore;
 
 use std::path::Path;
 
-use crate::runtime_config::StoreConfig;
+use crate::runtime_config::{DEFAULT_SQLITE_FILE, StoreConfig};
 
 /// How long start-up waits for a configured Redis.
 const REDIS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -51,9 +51,8 @@ impl KvStore {
         Ok(match config {
             StoreConfig::Spin { path } => {
                 let path = match path {
-                    Some(path) if path.is_absolute() => path.clone(),
-                    Some(path) => state_dir.join(path),
-                    None => state_dir.join("sqlite_key_value.db"),
+                    Some(path) => path.clone(),
+                    None => state_dir.join(DEFAULT_SQLITE_FILE),
                 };
                 KvStore::Sqlite(SqliteStore::open(&path)?)
             }

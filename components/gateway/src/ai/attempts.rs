@@ -3,7 +3,7 @@
 //!
 //! A target is left for the next on a refused connection, a timeout
 //! (connect, first byte, or a stream that breaks before its first byte), a
-//! 5xx, or a 429; a short `Retry-After` on a 429/503 is waited out once on
+//! 5xx, a 429, a redirect, or a 401/403 for the gateway's own key; a short `Retry-After` on a 429/503 is waited out once on
 //! the same target first. A "prompt too long" answer re-routes to the plan's
 //! long-context models. Any other answer, including other 4xx, is passed on.
 
@@ -16,7 +16,7 @@ use wws_guest::http::{self, HttpError, Response};
 
 use super::answer::{Answer, AnswerBody, Bounded};
 use super::body::ChatRequest;
-use super::breaker::{self, Admission};
+use super::breaker::{self, Admission, Blame};
 use super::failover::{self, Next};
 use super::providers::{MAX_CACHED_BODY as MAX_CHECKED_BODY, is_completion};
 use crate::config::{self, Provider};
@@ -39,7 +39,9 @@ struct Failures {
     attempts: u32,
 }
 
-pub fn first_answer(request: &ChatRequest, plan: &Plan) -> Result<Answer, ApiError> {
+/// `caller` is the principal's id: a failure that may be its own prompt's
+/// doing counts against a provider's circuit once per caller.
+pub fn first_answer(request: &ChatRequest, plan: &Plan, caller: &str) -> Result<Answer, ApiError> {
     let mut queue: VecDeque<Target> = plan.targets.iter().cloned().collect();
     let mut long_context = plan.long_context.clone();
     let mut failures = Failures {
@@ -61,7 +63,14 @@ pub fn first_answer(request: &ChatRequest, plan: &Plan) -> Result<Answer, ApiErr
             failures.open_for_secs = Some(soonest);
             continue;
         }
-        match try_target(request, &target, &provider, &admission, &mut failures) {
+        match try_target(
+            request,
+            &target,
+            &provider,
+            &admission,
+            caller,
+            &mut failures,
+        ) {
             Outcome::Answered(answer) => {
                 if failures.stood_in_for_another() {
                     provider_stats::record(&target.provider, Event::Fallback);
@@ -115,6 +124,7 @@ fn try_target(
     target: &Target,
     provider: &Provider,
     admission: &Admission,
+    caller: &str,
     failures: &mut Failures,
 ) -> Outcome {
     let mut retried = false;
@@ -137,8 +147,13 @@ fn try_target(
                 return Outcome::Failed;
             }
             Err(error) => {
+                // A timeout may be the prompt's size, not the provider's health.
+                let blame = match error {
+                    HttpError::Timeout => Blame::Ambiguous { caller },
+                    _ => Blame::Provider,
+                };
                 let error = upstream_error(&error);
-                note_failure(target, admission, &error.message, false);
+                note_failure(target, admission, &error.message, false, blame);
                 failures.last = Some(error);
                 return Outcome::Failed;
             }
@@ -153,7 +168,7 @@ fn try_target(
             target: target.clone(),
             attempts,
         };
-        if status < 400 {
+        if (200..300).contains(&status) {
             let checked = first_bytes(response, request.is_stream())
                 .map(&answer)
                 .and_then(|answered| checked_completion(answered, request, target));
@@ -163,7 +178,7 @@ fn try_target(
                     Outcome::Answered(answered)
                 }
                 Err(error) => {
-                    note_failure(target, admission, &error.message, false);
+                    note_failure(target, admission, &error.message, false, Blame::Provider);
                     failures.last = Some(error);
                     Outcome::Failed
                 }
@@ -174,7 +189,7 @@ fn try_target(
             Ok(body) => body,
             Err(error) => {
                 let error = upstream_error(&error);
-                note_failure(target, admission, &error.message, false);
+                note_failure(target, admission, &error.message, false, Blame::Provider);
                 failures.last = Some(error);
                 return Outcome::Failed;
             }
@@ -197,7 +212,7 @@ fn try_target(
             }
             Next::RetrySame { .. } => {
                 let reason = format!("answered {status} again after Retry-After");
-                note_failure(target, admission, &reason, false);
+                note_failure(target, admission, &reason, false, Blame::Provider);
                 failures.last = Some(provider_failed(target, &reason));
                 return Outcome::Failed;
             }
@@ -205,7 +220,7 @@ fn try_target(
                 reason,
                 open_circuit,
             } => {
-                note_failure(target, admission, &reason, open_circuit);
+                note_failure(target, admission, &reason, open_circuit, Blame::Provider);
                 failures.last = Some(provider_failed(target, &reason));
                 return Outcome::Failed;
             }
@@ -314,12 +329,18 @@ fn checked_completion(
     }
 }
 
-fn note_failure(target: &Target, admission: &Admission, reason: &str, open_circuit: bool) {
+fn note_failure(
+    target: &Target,
+    admission: &Admission,
+    reason: &str,
+    open_circuit: bool,
+    blame: Blame<'_>,
+) {
     eprintln!(
         "gateway: {} ({}) failed: {reason}; trying the next target",
         target.provider, target.model
     );
-    breaker::record_failure(&target.provider, admission, open_circuit);
+    breaker::record_failure(&target.provider, admission, open_circuit, blame);
     provider_stats::record(&target.provider, Event::Error);
 }
 

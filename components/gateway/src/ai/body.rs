@@ -16,7 +16,34 @@ pub enum BodyError {
     NotObject,
     #[error("{0}")]
     Invalid(&'static str),
+    #[error("\"{field}\" must be {expected}")]
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+    },
 }
+
+/// A field's name, the type it must have in words, and the check.
+type TypedField = (&'static str, &'static str, fn(&Value) -> bool);
+
+/// Fields the gateway acts on, with the JSON type each must have: a
+/// `"stream": "true"` forwarded as is would make a lax provider stream to a
+/// gateway expecting JSON, and the client's mistake would count against it.
+const TYPED_FIELDS: [TypedField; 9] = [
+    ("stream", "a boolean", Value::is_boolean),
+    ("stream_options", "an object", Value::is_object),
+    ("max_tokens", "a non-negative integer", Value::is_u64),
+    (
+        "max_completion_tokens",
+        "a non-negative integer",
+        Value::is_u64,
+    ),
+    ("context_length", "a non-negative integer", Value::is_u64),
+    ("temperature", "a number", Value::is_number),
+    ("task_type", "a string", Value::is_string),
+    ("taskType", "a string", Value::is_string),
+    ("model", "a string", Value::is_string),
+];
 
 /// Characters per token assumed when estimating prompt size. Real
 /// tokenisers average about four characters per token for English and code;
@@ -62,8 +89,11 @@ impl ChatRequest {
             Some(Value::Array(messages)) if !messages.is_empty() => {}
             _ => return Err(BodyError::Invalid("\"messages\" must be a non-empty array")),
         }
-        if body.get("model").is_some_and(|model| !model.is_string()) {
-            return Err(BodyError::Invalid("\"model\" must be a string"));
+        if let Some((field, expected, _)) = TYPED_FIELDS
+            .iter()
+            .find(|(field, _, is_valid)| body.get(*field).is_some_and(|value| !is_valid(value)))
+        {
+            return Err(BodyError::WrongType { field, expected });
         }
         Ok(Self { body })
     }
@@ -92,28 +122,49 @@ impl ChatRequest {
             == Some(true)
     }
 
-    /// The prompt size in tokens: an explicit `context_length` when given,
-    /// else the estimate from the characters of every message plus the
-    /// completion budget (`max_tokens`).
+    /// The tokens the request may use: the prompt (the larger of the
+    /// client's `context_length` and the gateway's own estimate, so a small
+    /// figure cannot dodge a budget) plus the completion bound.
     pub fn context_tokens(&self) -> u32 {
-        if let Some(explicit) = self.body.get("context_length").and_then(Value::as_u64) {
-            return explicit.min(u64::from(u32::MAX)) as u32;
-        }
+        let explicit = self
+            .body
+            .get("context_length")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        // In u64 and saturating: any `max_tokens` a client sends must give
+        // the largest estimate, not wrap (or, on wasm32, truncate) to a small one.
+        let prompt = self.prompt_tokens().max(explicit);
+        let completion = self.completion_bound().unwrap_or(0);
+        prompt.saturating_add(completion).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// The prompt's size estimated from the characters of every message.
+    pub fn prompt_tokens(&self) -> u64 {
         let chars: usize = self
             .body
             .get("messages")
             .and_then(Value::as_array)
             .map(|messages| messages.iter().map(|m| m.to_string().len()).sum())
             .unwrap_or(0);
-        let completion = self
-            .body
-            .get("max_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        // In u64 and saturating: any `max_tokens` a client sends must give
-        // the largest estimate, not wrap (or, on wasm32, truncate) to a small one.
-        let prompt = chars.div_ceil(CHARS_PER_TOKEN) as u64;
-        prompt.saturating_add(completion).min(u64::from(u32::MAX)) as u32
+        chars.div_ceil(CHARS_PER_TOKEN) as u64
+    }
+
+    /// The client's own bound on the completion, either spelling.
+    fn completion_bound(&self) -> Option<u64> {
+        ["max_tokens", "max_completion_tokens"]
+            .iter()
+            .filter_map(|field| self.body.get(*field)?.as_u64())
+            .min()
+    }
+
+    /// Bounds a completion the client left unbounded at `allowance`
+    /// tokens (`max_tokens` sent to the provider), so the token reservation
+    /// covers the whole answer instead of a guess at it.
+    pub fn bound_completion(&mut self, allowance: u64) {
+        if self.completion_bound().is_none() {
+            self.body
+                .insert("max_tokens".into(), Value::from(allowance.max(1)));
+        }
     }
 
     /// Cached when the answer is deterministic (`temperature: 0`) or the
@@ -231,7 +282,7 @@ mod tests {
         ));
         assert!(matches!(
             parse(br#"{"messages":[{"role":"user","content":"x"}],"model":5}"#),
-            BodyError::Invalid(_)
+            BodyError::WrongType { field: "model", .. }
         ));
         assert!(matches!(
             ChatRequest::parse("/api/ai/generate", br#"{"prompt":1}"#).unwrap_err(),
@@ -283,5 +334,59 @@ mod tests {
         assert!(streamed.is_cacheable(&cc("")));
         assert_eq!(streamed.cache_body("m"), deterministic.cache_body("m"));
         assert_ne!(deterministic.cache_body("m"), deterministic.cache_body("n"));
+    }
+
+    #[test]
+    fn fields_the_gateway_acts_on_must_have_their_types() {
+        for (body, field) in [
+            (r#""stream":"true""#, "stream"),
+            (r#""stream":1"#, "stream"),
+            (r#""stream_options":true"#, "stream_options"),
+            (r#""max_tokens":-1"#, "max_tokens"),
+            (r#""max_tokens":"10""#, "max_tokens"),
+            (r#""context_length":1.5"#, "context_length"),
+            (r#""temperature":"0""#, "temperature"),
+            (r#""task_type":7"#, "task_type"),
+            (r#""model":["a"]"#, "model"),
+        ] {
+            let text = format!(r#"{{"messages":[{{"role":"user","content":"x"}}],{body}}}"#);
+            let error = ChatRequest::parse("/v1/chat/completions", text.as_bytes()).unwrap_err();
+            assert!(
+                matches!(error, BodyError::WrongType { field: f, .. } if f == field),
+                "{body}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_small_context_length_cannot_shrink_the_estimate() {
+        let prompt = "x".repeat(30_000);
+        let text = format!(
+            r#"{{"messages":[{{"role":"user","content":"{prompt}"}}],"context_length":1}}"#
+        );
+        let request = ChatRequest::parse("/v1/chat/completions", text.as_bytes()).unwrap();
+        assert!(
+            request.context_tokens() >= 10_000,
+            "{}",
+            request.context_tokens()
+        );
+    }
+
+    fn parse(body: &[u8]) -> ChatRequest {
+        ChatRequest::parse("/v1/chat/completions", body).unwrap()
+    }
+
+    #[test]
+    fn an_unbounded_completion_is_bounded_by_the_allowance() {
+        let mut request = parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#);
+        let before = request.context_tokens();
+        request.bound_completion(40_000);
+        assert_eq!(request.context_tokens(), before + 40_000);
+        let body: Value = serde_json::from_slice(&request.provider_body("m")).unwrap();
+        assert_eq!(body["max_tokens"], 40_000);
+        let mut bounded = parse(br#"{"messages":[{"role":"user","content":"hi"}],"max_tokens":5}"#);
+        bounded.bound_completion(40_000);
+        let body: Value = serde_json::from_slice(&bounded.provider_body("m")).unwrap();
+        assert_eq!(body["max_tokens"], 5);
     }
 }

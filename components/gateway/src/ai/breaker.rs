@@ -7,10 +7,25 @@
 //! increment, so a crashed probe cannot hold it forever) probes the provider;
 //! success closes the circuit, failure opens it again.
 //!
+//! A failure that may be the caller's own doing (a timeout: a huge prompt is
+//! slow everywhere) counts once per caller and window, so one tenant's slow
+//! prompts cannot open a provider's circuit for everyone; failures that can
+//! only be the provider's (refused connections, 5xx, broken answers) count
+//! every time.
+//!
 //! Cost on the happy path: one KV read per provider tried.
 
 use wws_guest::kv::Store;
 use wws_guest::{config, time};
+
+/// Whose failure a failed call may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame<'a> {
+    /// Only the provider can cause it.
+    Provider,
+    /// The caller (a principal id) may have caused it.
+    Ambiguous { caller: &'a str },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
@@ -83,13 +98,19 @@ pub fn record_success(provider: &str, admission: &Admission) {
 }
 
 /// Counts a failure; `open_now` opens the circuit whatever the count.
-pub fn record_failure(provider: &str, admission: &Admission, open_now: bool) {
+pub fn record_failure(provider: &str, admission: &Admission, open_now: bool, blame: Blame<'_>) {
     let Ok(store) = Store::open_default() else {
         return;
     };
     let settings = settings();
     let now = time::now_millis();
     let window = now / settings.window_millis;
+    if let Blame::Ambiguous { caller } = blame
+        && !matches!(admission, Admission::Probe { .. })
+        && !first_for_caller(&store, provider, caller, window)
+    {
+        return;
+    }
     let count_key = format!("cb:{provider}:failures:{window}");
     let failures = match store.increment(&count_key, 1) {
         Ok(count) => {
@@ -114,6 +135,23 @@ pub fn record_failure(provider: &str, admission: &Admission, open_now: bool) {
             "gateway: circuit for {provider} open for {} s",
             settings.cooldown_millis / 1000
         );
+    }
+}
+
+/// Whether this is `caller`'s first ambiguous failure of `provider` in
+/// `window`. The marker of two windows back is deleted when a new one is
+/// made, as the failure counters are; a store error counts the failure.
+fn first_for_caller(store: &Store, provider: &str, caller: &str, window: u64) -> bool {
+    let digest = wws_guest::digest::sha256_hex(caller);
+    let caller = &digest[..16];
+    match store.increment(&format!("cb:{provider}:caller:{caller}:{window}"), 1) {
+        Ok(1) => {
+            let old = window.saturating_sub(2);
+            let _ = store.delete(&format!("cb:{provider}:caller:{caller}:{old}"));
+            true
+        }
+        Ok(_) => false,
+        Err(_) => true,
     }
 }
 

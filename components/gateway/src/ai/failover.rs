@@ -38,7 +38,7 @@ const CONTEXT_LENGTH_PHRASES: [&str; 6] = [
     "exceeds max length",
 ];
 
-/// Decides on a non-success answer (`status` >= 400) from its status, its
+/// Decides on a non-success answer (not 2xx) from its status, its
 /// `Retry-After` header and its body. `max_wait` is the longest
 /// `Retry-After` worth waiting for rather than failing over.
 pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8], max_wait: Duration) -> Next {
@@ -64,6 +64,15 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8], max_wait: D
             (503, Some(after)) => Next::RetrySame { after },
             _ => fail_over(&format!("answered {status}"), false),
         },
+        // A redirect is never followed: the gateway sends prompts and keys
+        // only where its configuration says, so it is the provider failing.
+        300..=399 => fail_over(
+            &format!("redirected ({status}); its base URL must answer without a redirect"),
+            false,
+        ),
+        // The provider refused the gateway's own key: the gateway's problem,
+        // never passed to the client as if the client's token were bad.
+        401 | 403 => fail_over(&format!("refused the gateway's API key ({status})"), false),
         400 | 413 | 422 if is_context_length(code.as_deref(), body) => Next::LongContext,
         _ => Next::Deliver,
     }
@@ -173,7 +182,7 @@ mod tests {
 
     #[test]
     fn other_client_errors_go_back_unchanged() {
-        for status in [400, 401, 403, 404, 422] {
+        for status in [400, 404, 422] {
             assert_eq!(
                 classify(
                     status,
@@ -184,5 +193,22 @@ mod tests {
                 Next::Deliver
             );
         }
+    }
+
+    #[test]
+    fn redirects_and_refused_provider_keys_fail_over() {
+        for status in [301, 302, 307, 308, 401, 403] {
+            assert!(
+                matches!(
+                    classify(status, None, b"{\"error\":\"bad key sk-123\"}", WAIT),
+                    Next::FailOver {
+                        open_circuit: false,
+                        ..
+                    }
+                ),
+                "{status}"
+            );
+        }
+        assert_eq!(classify(404, None, b"{}", WAIT), Next::Deliver);
     }
 }

@@ -16,6 +16,7 @@ use wasip2::http::types::{Method, ResponseOutparam};
 
 use crate::cache_control::CacheControl;
 use crate::caching::{self, Found};
+use crate::config;
 use crate::error::ApiError;
 use crate::inbound::Inbound;
 use crate::mylder::wws::cache::{self, Hit, KeyInput};
@@ -72,17 +73,20 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
         Ok(bytes) => bytes,
         Err(error) => return outbound::send_error(out, &error, &context.headers()),
     };
-    let request = match ChatRequest::parse(&inbound.path, &bytes) {
+    let mut request = match ChatRequest::parse(&inbound.path, &bytes) {
         Ok(request) => request,
         Err(error) => {
             let error = ApiError::bad_request(error.to_string());
             return outbound::send_error(out, &error, &context.headers());
         }
     };
+    // A task type is a short name; anything else is ignored (the router
+    // echoes it in X-WWS-Route-Reason, so client bytes must stay tame).
     let task_type = inbound
         .header("x-task-type")
         .map(str::to_string)
-        .or_else(|| request.task_type());
+        .or_else(|| request.task_type())
+        .filter(|name| is_task_name(name));
     let route_request = RouteRequest {
         task_type,
         model: request.model(),
@@ -113,6 +117,8 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
         }
     };
 
+    request.bound_completion(completion_allowance(&plan, request.prompt_tokens()));
+
     let policy = cache::policy_for(&inbound.path);
     let cache_control = CacheControl::parse(inbound.header("cache-control").unwrap_or(""));
     let cacheable = policy.enabled && request.is_cacheable(&cache_control);
@@ -142,7 +148,8 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
         Found::Serve { hit, revalidate } => {
             serve_completion(&hit, caching::label(&hit), &request, &context, out);
             if revalidate {
-                providers::revalidate(&request, &plan, slot());
+                let caller = &context.identity.principal.id;
+                providers::revalidate(&request, &plan, caller, slot());
                 cache::release_fill(&key);
             }
         }
@@ -169,9 +176,9 @@ fn fetch(
         Ok(reservation) => reservation,
         Err(error) => return outbound::send_error(out, &error, &context.headers()),
     };
-    let answer = context
-        .timing
-        .measure("upstream", || attempts::first_answer(request, plan));
+    let answer = context.timing.measure("upstream", || {
+        attempts::first_answer(request, plan, &context.identity.principal.id)
+    });
     let used = match (answer, fallback) {
         (Ok(answer), _) => providers::deliver(answer, plan, request, &context, out, slot),
         (Err(_), Some(stale)) => {
@@ -220,4 +227,22 @@ fn serve_completion(
         }
         None => caching::serve(&hit.response, hit.age_secs, label, context, out),
     }
+}
+
+/// The completion bound sent for a request that set none: the configured
+/// `default_max_tokens`, but never more than the largest planned model has
+/// room for after the prompt.
+fn completion_allowance(plan: &Plan, prompt_tokens: u64) -> u64 {
+    let room = plan
+        .targets
+        .iter()
+        .map(|target| u64::from(target.context_window).saturating_sub(prompt_tokens))
+        .max()
+        .unwrap_or(0);
+    config::default_max_tokens().min(room)
+}
+
+/// 1 to 64 visible ASCII characters.
+fn is_task_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic())
 }

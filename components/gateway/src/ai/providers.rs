@@ -103,8 +103,8 @@ pub fn is_completion(body: &[u8]) -> bool {
 }
 
 /// Refreshes a stale entry after its stale copy has been sent.
-pub fn revalidate(request: &ChatRequest, plan: &Plan, slot: CacheSlot<'_>) {
-    let Ok(answer) = first_answer(request, plan) else {
+pub fn revalidate(request: &ChatRequest, plan: &Plan, caller: &str, slot: CacheSlot<'_>) {
+    let Ok(answer) = first_answer(request, plan, caller) else {
         return;
     };
     if answer.status != 200 {

@@ -149,7 +149,17 @@ impl Filter for UsageTap {
                 shape,
             } => {
                 let mut forward = Vec::with_capacity(chunk.len());
-                for event in splitter.push(chunk) {
+                let events = splitter.push(chunk);
+                if splitter.overflowed() {
+                    // No longer whole events: passed on, never recorded.
+                    shape.malformed = true;
+                    *recording = None;
+                    for bytes in events {
+                        forward.extend_from_slice(&bytes);
+                    }
+                    return Cow::Owned(forward);
+                }
+                for event in events {
                     let data = sse::data(&event);
                     let parsed = parse_chunk(data.as_deref());
                     shape.see(&event, data.as_deref(), parsed.as_ref());

@@ -27,7 +27,13 @@ const MAX_CACHED_BODY: usize = 1024 * 1024;
 pub fn forward(inbound: &Inbound, url: &str, mut context: Context, out: ResponseOutparam) {
     let policy = cache::policy_for(&inbound.path);
     let request_cc = CacheControl::parse(inbound.header("cache-control").unwrap_or(""));
-    let has_cookie = inbound.header("cookie").is_some();
+    // A request with credentials (a cookie, or the Authorization the gateway
+    // checked and passes on) may have had a personal answer (RFC 9111 3.5);
+    // that matters where one entry serves every caller (a public policy).
+    let credentials = Credentials {
+        cookie: inbound.header("cookie").is_some(),
+        authorization: policy.public && inbound.header("authorization").is_some(),
+    };
     if !policy.enabled || request_cc.no_store {
         return fetch_and_pass(inbound, url, context, out, None);
     }
@@ -57,7 +63,7 @@ pub fn forward(inbound: &Inbound, url: &str, mut context: Context, out: Response
             );
             if revalidate {
                 if let Ok(response) = get(inbound, url) {
-                    store_if_allowed(response, &key, &policy, has_cookie);
+                    store_if_allowed(response, &key, &policy, credentials);
                 }
                 cache::release_fill(&key);
             }
@@ -66,7 +72,7 @@ pub fn forward(inbound: &Inbound, url: &str, mut context: Context, out: Response
             let store = leader.then_some(Store {
                 key: &key,
                 policy: &policy,
-                has_cookie,
+                credentials,
             });
             fetch_and_pass(inbound, url, context, out, Some((store, fallback)));
             if leader {
@@ -79,7 +85,7 @@ pub fn forward(inbound: &Inbound, url: &str, mut context: Context, out: Response
 struct Store<'a> {
     key: &'a str,
     policy: &'a Policy,
-    has_cookie: bool,
+    credentials: Credentials,
 }
 
 /// GETs from the origin and answers; with `caching`, a storable answer is
@@ -106,7 +112,8 @@ fn fetch_and_pass(
         }
     };
     let lifetimes = store.as_ref().and_then(|store| {
-        lifetimes(&response, store.policy, store.has_cookie).map(|lifetimes| (store.key, lifetimes))
+        lifetimes(&response, store.policy, store.credentials)
+            .map(|lifetimes| (store.key, lifetimes))
     });
     let Some((key, lifetimes)) = lifetimes else {
         return pass_through(response, &context, out, true, Some("BYPASS"));
@@ -139,8 +146,8 @@ fn fetch_and_pass(
     cache::store(key, &cached, lifetimes);
 }
 
-fn store_if_allowed(response: Response, key: &str, policy: &Policy, has_cookie: bool) {
-    let Some(lifetimes) = lifetimes(&response, policy, has_cookie) else {
+fn store_if_allowed(response: Response, key: &str, policy: &Policy, credentials: Credentials) {
+    let Some(lifetimes) = lifetimes(&response, policy, credentials) else {
         return;
     };
     let headers = stored_headers(&response_head(&response).headers);
@@ -174,7 +181,14 @@ fn negotiation(inbound: &Inbound) -> Vec<u8> {
 }
 
 /// How long the origin lets a shared cache keep `response`, if at all.
-fn lifetimes(response: &Response, policy: &Policy, request_had_cookie: bool) -> Option<Lifetimes> {
+/// What the request carried that makes a shared cache careful.
+#[derive(Clone, Copy, Default)]
+struct Credentials {
+    cookie: bool,
+    authorization: bool,
+}
+
+fn lifetimes(response: &Response, policy: &Policy, credentials: Credentials) -> Option<Lifetimes> {
     let header = |name: &str| {
         response
             .headers
@@ -189,7 +203,7 @@ fn lifetimes(response: &Response, policy: &Policy, request_had_cookie: bool) -> 
         &CacheControl::parse(&header("cache-control")),
         &header("vary"),
         !header("set-cookie").is_empty(),
-        request_had_cookie,
+        credentials,
     )
     .map(|(fresh, cc)| Lifetimes {
         fresh_secs: fresh,
@@ -208,9 +222,16 @@ fn storable(
     cc: &CacheControl,
     vary: &str,
     sets_cookie: bool,
-    request_had_cookie: bool,
+    credentials: Credentials,
 ) -> Option<(u64, CacheControl)> {
-    if status != 200 || sets_cookie || (request_had_cookie && !cc.public) {
+    // RFC 9111 3.5: an answer to an authorized request is shared only when
+    // the origin says so (`public`, `s-maxage` or `must-revalidate`).
+    let shared_despite_authorization = cc.public || cc.s_maxage.is_some() || cc.must_revalidate;
+    if status != 200
+        || sets_cookie
+        || (credentials.cookie && !cc.public)
+        || (credentials.authorization && !shared_despite_authorization)
+    {
         return None;
     }
     let varies_elsewhere = vary
@@ -249,8 +270,33 @@ mod tests {
     use super::*;
 
     fn check(status: u16, cc: &str, vary: &str, sets_cookie: bool, cookie: bool) -> Option<u64> {
-        storable(status, &CacheControl::parse(cc), vary, sets_cookie, cookie)
-            .map(|(fresh, _)| fresh)
+        let credentials = Credentials {
+            cookie,
+            authorization: false,
+        };
+        storable(
+            status,
+            &CacheControl::parse(cc),
+            vary,
+            sets_cookie,
+            credentials,
+        )
+        .map(|(fresh, _)| fresh)
+    }
+
+    #[test]
+    fn authorized_requests_need_the_origins_word_to_share() {
+        let authorized = Credentials {
+            cookie: false,
+            authorization: true,
+        };
+        let stored = |cc: &str| {
+            storable(200, &CacheControl::parse(cc), "", false, authorized).map(|(fresh, _)| fresh)
+        };
+        assert_eq!(stored("max-age=60"), None);
+        assert_eq!(stored("public, max-age=60"), Some(60));
+        assert_eq!(stored("s-maxage=30"), Some(30));
+        assert_eq!(stored("max-age=60, must-revalidate"), Some(60));
     }
 
     #[test]

@@ -123,14 +123,32 @@ fn forwarded_headers(inbound: &Inbound) -> Vec<(String, Vec<u8>)> {
     headers
 }
 
-/// Headers the host or the gateway sets for the upstream hop.
+/// Headers the host or the gateway sets for the upstream hop, and headers
+/// a client could use to make the origin act on another URL, method, host
+/// or client address than the one the gateway checked, limited and keyed
+/// the cache on: no client may supply those.
 fn is_host_set(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name == "host"
         || name.starts_with("spin-")
+        || name.starts_with("x-forwarded-")
         || matches!(
             name.as_str(),
-            "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-host" | "x-request-id"
+            "x-request-id"
+                | "forwarded"
+                | "x-real-ip"
+                | "true-client-ip"
+                | "cf-connecting-ip"
+                | "fastly-client-ip"
+                | "x-client-ip"
+                | "x-cluster-client-ip"
+                | "x-original-url"
+                | "x-rewrite-url"
+                | "x-original-host"
+                | "x-host"
+                | "x-http-method-override"
+                | "x-http-method"
+                | "x-method-override"
         )
 }
 
@@ -145,6 +163,26 @@ pub fn upstream_error(error: &HttpError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_cannot_supply_forwarding_or_override_headers() {
+        for name in [
+            "Forwarded",
+            "X-Real-IP",
+            "True-Client-IP",
+            "X-Forwarded-Prefix",
+            "X-Forwarded-For",
+            "X-Original-URL",
+            "X-Rewrite-URL",
+            "X-HTTP-Method-Override",
+            "spin-client-addr",
+        ] {
+            assert!(is_host_set(name), "{name}");
+        }
+        for name in ["Accept", "Cookie", "X-Task-Type", "Authorization"] {
+            assert!(!is_host_set(name), "{name}");
+        }
+    }
 
     #[test]
     fn builds_urls_under_the_origin() {

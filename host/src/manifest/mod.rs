@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::allowed_hosts::{AllowedHost, refuse_allow_all_keyword};
-use crate::template::Template;
+mod spin_rules;
+
+pub use spin_rules::check_variable_name;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -26,9 +27,14 @@ pub enum ManifestError {
     Invalid(String),
 }
 
+/// Unknown fields are refused everywhere, as Spin refuses them: a misspelt
+/// table must not be dropped silently. Spin fields wws-host cannot honour
+/// (files, environment, dependencies, other triggers) are refused too.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub spin_manifest_version: u32,
+    pub application: Application,
     #[serde(default)]
     pub variables: BTreeMap<String, Variable>,
     #[serde(default)]
@@ -50,20 +56,37 @@ pub struct Variable {
     pub secret: bool,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Triggers {
     #[serde(default)]
     pub http: Vec<HttpTrigger>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HttpTrigger {
     pub route: String,
     pub component: String,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Component {
+    #[serde(default)]
+    pub description: Option<String>,
     pub source: String,
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<String>,
@@ -71,6 +94,19 @@ pub struct Component {
     pub key_value_stores: Vec<String>,
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// Read by `spin build` only; checked for shape, never run here.
+    #[serde(default)]
+    pub build: Option<BuildCommand>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildCommand {
+    pub command: String,
+    #[serde(default)]
+    pub workdir: Option<String>,
+    #[serde(default)]
+    pub watch: Vec<String>,
 }
 
 /// The component that serves HTTP, resolved against the manifest's folder.
@@ -97,6 +133,7 @@ impl App {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        // spin_rules::check has made sure there is exactly one trigger.
         let component_id = manifest
             .trigger
             .http
@@ -126,7 +163,7 @@ impl App {
                 manifest.spin_manifest_version
             )));
         }
-        check_by_spin_rules(&manifest).map_err(ManifestError::Invalid)?;
+        spin_rules::check(&manifest).map_err(ManifestError::Invalid)?;
         Ok(manifest)
     }
 
@@ -136,99 +173,6 @@ impl App {
 
     pub fn source_path(&self) -> PathBuf {
         self.dir.join(&self.component().source)
-    }
-}
-
-/// What `spin up` checks when it loads a manifest, before any value is
-/// supplied: variable declarations, the component's variable templates, and
-/// every `allowed_outbound_hosts` entry that its variables' defaults resolve
-/// (an entry whose variables lack a default is checked once resolved).
-fn check_by_spin_rules(manifest: &Manifest) -> Result<(), String> {
-    for (name, variable) in &manifest.variables {
-        check_variable_name(name)?;
-        if variable.required == variable.default.is_some() {
-            return Err(format!(
-                "variable {name:?}: must be `required` OR have a `default`"
-            ));
-        }
-    }
-    for (id, component) in &manifest.component {
-        let in_component = |error: String| format!("Failed to load component `{id}`: {error}");
-        for (name, value) in &component.variables {
-            check_variable_name(name).map_err(in_component)?;
-            let template = Template::parse(value).map_err(|e| in_component(e.to_string()))?;
-            if let Some(unknown) = template
-                .variables()
-                .find(|var| !manifest.variables.contains_key(*var))
-            {
-                return Err(in_component(format!(
-                    "invalid variable template: unknown variable {unknown:?}"
-                )));
-            }
-        }
-        check_allowed_hosts_with_defaults(manifest, &component.allowed_outbound_hosts).map_err(
-            |error| in_component(format!("`allowed_outbound_hosts` is malformed: {error}")),
-        )?;
-    }
-    Ok(())
-}
-
-fn check_allowed_hosts_with_defaults(
-    manifest: &Manifest,
-    entries: &[String],
-) -> Result<(), String> {
-    refuse_allow_all_keyword(entries).map_err(|error| error.to_string())?;
-    for entry in entries {
-        let template = Template::parse(entry).map_err(|error| error.to_string())?;
-        if template.is_literal() {
-            AllowedHost::parse(entry).map_err(|error| error.to_string())?;
-            continue;
-        }
-        let default = |name: &str| {
-            manifest
-                .variables
-                .get(name)
-                .and_then(|variable| variable.default.as_deref())
-        };
-        // Spin can check only what the defaults resolve; the rest waits for values.
-        let Some(resolved) = template.render(default) else {
-            continue;
-        };
-        AllowedHost::parse(&resolved).map_err(|error| {
-            format!(
-                "using default variable value(s) with template {:?} results in invalid config {resolved:?}: {error}",
-                template.to_string()
-            )
-        })?;
-    }
-    Ok(())
-}
-
-/// Spin's rule for variable names, which become `SPIN_VARIABLE_<NAME>` and
-/// file names: lowercase ASCII letters, digits and single underscores,
-/// starting with a letter and ending with a letter or digit.
-pub fn check_variable_name(name: &str) -> Result<(), String> {
-    let reason = if name.is_empty() {
-        Some("must not be empty".to_string())
-    } else if let Some(invalid) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
-    {
-        Some(format!(
-            "invalid character {invalid:?}. Variable names may contain only lower-case letters, numbers, and underscores."
-        ))
-    } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        Some("must start with a lowercase ASCII letter".into())
-    } else if !name.ends_with(|c: char| c.is_ascii_alphanumeric()) {
-        Some("must end with a lowercase ASCII letter or digit".into())
-    } else if name.contains("__") {
-        Some("must not contain multiple consecutive underscores".into())
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(format!("invalid variable name: {name:?}: {reason}")),
-        None => Ok(()),
     }
 }
 
@@ -345,6 +289,37 @@ url = "{{ url }}"
         assert!(App::parse(&valid_default).is_ok());
         let literal = MINIMAL.replace("[\"{{ url }}\"]", "[\"https://api.z.ai:443/v4\"]");
         assert!(refusal(&literal).contains("has a path but is not allowed to"));
+    }
+
+    #[test]
+    fn unknown_fields_routes_and_component_ids_are_refused() {
+        let misspelt = MINIMAL.replace("[component.app.variables]", "[component.app.variabels]");
+        assert!(App::parse(&misspelt).is_err());
+        let unknown_top = format!("{MINIMAL}\n[extra]\nx = 1\n");
+        assert!(App::parse(&unknown_top).is_err());
+        let no_application = MINIMAL.replace("[application]\nname = \"t\"\n", "");
+        assert!(App::parse(&no_application).is_err());
+        let route = MINIMAL.replace("route = \"/...\"", "route = \"/api/...\"");
+        assert!(refusal(&route).contains("use route = \"/...\""));
+        let id = MINIMAL
+            .replace("component = \"app\"", "component = \"my_app\"")
+            .replace("[component.app", "[component.my_app");
+        assert!(
+            refusal(&id).contains("must be kebab-case"),
+            "{}",
+            refusal(&id)
+        );
+        let build = MINIMAL.replace(
+            "key_value_stores = [\"default\"]",
+            "key_value_stores = [\"default\"]\n[component.app.build]\ncommand = \"make\"\nwatch = [\"src/**\"]",
+        );
+        assert!(App::parse(&build).is_ok());
+    }
+
+    #[test]
+    fn snake_case_words_must_start_with_a_letter() {
+        let manifest = MINIMAL.replace("key = {", "key_2 = {");
+        assert!(refusal(&manifest).contains("words must start with an ASCII letter"));
     }
 
     const FORMAT_HELP_FOR_TESTS: &str = "Hosts must be in the form <scheme>://<host>[:<port>], with '*' wildcards allowed for each.\nIf you intended to allow all outbound networking, you can use '*://*:*' - this will obviate all network sandboxing.";
