@@ -237,3 +237,28 @@ async fn the_store_never_holds_a_raw_token() {
         }
     }
 }
+
+/// 40 concurrent tokens whose `kid` is unknown, on several instances' worth
+/// of requests: one early refetch is claimed per `jwks_refetch_secs` period,
+/// so the JWKS is downloaded once more, not 40 times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_unknown_key_ids_cause_one_refetch() {
+    let env = local_env().await;
+    let known = EcKey::generate("known");
+    env.supabase_keys.publish(tokens::jwks(&[&known]));
+    let iss = issuer(&env);
+    let first = known.sign(&tokens::claims(&iss, "a", 600));
+    assert_eq!(status_and_source(&env, &first).await.0, 200);
+    assert_eq!(jwks_calls(&env.supabase), 1);
+    let forged: Vec<String> = (0..40)
+        .map(|n| EcKey::generate(&format!("made-up-{n}")).sign(&tokens::claims(&iss, "x", 600)))
+        .collect();
+    let statuses =
+        futures_util::future::join_all(forged.iter().map(|token| status_and_source(&env, token)))
+            .await;
+    assert!(
+        statuses.iter().all(|(status, _)| *status == 401),
+        "{statuses:?}"
+    );
+    assert_eq!(jwks_calls(&env.supabase), 2, "one refetch for all of them");
+}

@@ -336,3 +336,22 @@ async fn a_missing_required_variable_fails_start_up_clearly() {
     assert!(error.contains("origin_url"), "{error}");
     assert!(error.contains("SPIN_VARIABLE_ORIGIN_URL"), "{error}");
 }
+
+/// Provider front ends may refuse chunked uploads (411): a buffered body
+/// goes with its `Content-Length`, never `Transfer-Encoding: chunked`.
+#[tokio::test]
+async fn provider_requests_carry_a_content_length() {
+    let env = Env::start().await;
+    let response = env
+        .send_json("/v1/chat/completions", Some(ALICE), &chat_body())
+        .await;
+    assert_eq!(response.status(), 200);
+    let sent = &env.primary.requests()[0];
+    let length: usize = sent
+        .header("content-length")
+        .expect("a Content-Length")
+        .parse()
+        .unwrap();
+    assert_eq!(length, sent.body.len());
+    assert_eq!(sent.header("transfer-encoding"), None);
+}

@@ -80,10 +80,12 @@ impl Jwks<'_> {
         }
         // Many instances may see the same unknown key id at once: one claim
         // per period, taken atomically, lets exactly one of them download.
-        // A store that cannot count does not block the refetch.
-        let period = now / self.refetch_secs.max(1);
-        if let Some(store) = store
-            && let Ok(false) = store.claim_period(&format!("{}:refetch", self.key()), period)
+        // A store that cannot count does not block the refetch; a period of
+        // 0 means refetches are not spaced at all.
+        if self.refetch_secs > 0
+            && let Some(store) = store
+            && let Ok(false) =
+                store.claim_period(&format!("{}:refetch", self.key()), now / self.refetch_secs)
         {
             return None;
         }
