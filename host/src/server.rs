@@ -253,6 +253,15 @@ impl Server {
         if head_bytes > MAX_HEAD_BYTES && !self.spin_http_semantics {
             return Ok(head_too_large());
         }
+        // The guest's request needs an authority: without one (an HTTP/1.0
+        // health checker) or with bytes a host name cannot hold, that is
+        // the client's mistake, not the component failing.
+        if !self.spin_http_semantics && !has_usable_authority(&request) {
+            return Ok(json_error(
+                hyper::StatusCode::BAD_REQUEST,
+                r#"{"error":{"type":"invalid_request_error","message":"the request needs a Host header of visible ASCII characters"}}"#,
+            ));
+        }
         let method = request.method().clone();
         // The path only: queries may carry secrets and never reach the log.
         let path = request.uri().path().to_string();
@@ -370,6 +379,16 @@ impl Server {
             },
         }
     }
+}
+
+fn has_usable_authority(request: &hyper::Request<Incoming>) -> bool {
+    request.uri().authority().is_some()
+        || request
+            .headers()
+            .get(hyper::header::HOST)
+            .is_some_and(|host| {
+                !host.is_empty() && host.as_bytes().iter().all(u8::is_ascii_graphic)
+            })
 }
 
 fn component_labels(app: &App) -> BTreeSet<String> {

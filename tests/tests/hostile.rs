@@ -577,3 +577,26 @@ async fn forwarding_and_override_headers_are_dropped_before_the_origin() {
         );
     }
 }
+
+/// An HTTP/1.0 health checker sends no `Host`; a `Host` with non-ASCII bytes
+/// names no host: both are the client's mistake, 400, never a 500.
+#[tokio::test]
+async fn requests_without_a_usable_host_get_400() {
+    let env = Env::start().await;
+    let cases: [(&str, &[u8]); 2] = [
+        ("HTTP/1.0 without Host", b"GET /api/wws/health HTTP/1.0\r\n\r\n"),
+        (
+            "non-ASCII Host",
+            b"GET /api/wws/health HTTP/1.1\r\nHost: caf\xc3\xa9.example\r\nConnection: close\r\n\r\n",
+        ),
+    ];
+    for (case, bytes) in cases {
+        let reply = send(&env, bytes).await;
+        let head = lossy(&reply);
+        assert!(
+            head.starts_with("HTTP/1.0 400") || head.starts_with("HTTP/1.1 400"),
+            "{case}: {head}"
+        );
+    }
+    assert_eq!(env.origin.count(), 0);
+}
