@@ -95,6 +95,14 @@ impl AllowedHosts {
     }
 }
 
+/// Entries already parsed one by one (Spin checks the `insecure:allow-all`
+/// keyword on the manifest's raw entries, not on resolved values).
+impl From<Vec<AllowedHost>> for AllowedHosts {
+    fn from(rules: Vec<AllowedHost>) -> Self {
+        Self { rules }
+    }
+}
+
 /// Spin's one keyword from its first manifest version, refused with a hint.
 pub fn refuse_allow_all_keyword<S: AsRef<str>>(entries: &[S]) -> Result<(), AllowedHostError> {
     if entries.len() == 1 && entries[0].as_ref() == "insecure:allow-all" {

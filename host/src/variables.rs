@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::allowed_hosts::AllowedHosts;
+use crate::allowed_hosts::{AllowedHost, AllowedHosts};
 use crate::manifest::Manifest;
 
 #[derive(Debug, thiserror::Error)]
@@ -165,10 +165,10 @@ impl Resolved {
     /// The component's allow-list with the variables' values, each entry
     /// parsed by Spin's rules; a secret value is never quoted in the error.
     pub fn allowed_hosts(&self, templates: &[String]) -> Result<AllowedHosts, VariableError> {
-        let mut entries = Vec::with_capacity(templates.len());
+        let mut rules = Vec::with_capacity(templates.len());
         for template in templates {
             let value = self.expand(template, "allowed_outbound_hosts")?;
-            if let Err(error) = AllowedHosts::parse(&[value.as_str()]) {
+            let rule = AllowedHost::parse(&value).map_err(|error| {
                 // Spin's reasons quote the entry, so a secret one gets none.
                 let (shown, reason) = if self.is_secret(template) {
                     (
@@ -178,19 +178,15 @@ impl Resolved {
                 } else {
                     (format!("{value:?}"), error.to_string())
                 };
-                return Err(VariableError::AllowedHost {
+                VariableError::AllowedHost {
                     template: template.clone(),
                     shown,
                     reason,
-                });
-            }
-            entries.push(value);
+                }
+            })?;
+            rules.push(rule);
         }
-        AllowedHosts::parse(&entries).map_err(|error| VariableError::AllowedHost {
-            template: templates.join(", "),
-            shown: "the whole list".into(),
-            reason: error.to_string(),
-        })
+        Ok(AllowedHosts::from(rules))
     }
 
     /// The component's variables, each template expanded.

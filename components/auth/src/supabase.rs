@@ -67,7 +67,7 @@ pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, Auth
                 expires_at: None,
             })
         }
-        400 | 401 | 403 | 404 => Err(AuthError::InvalidToken("token rejected".into())),
+        400 | 403 | 404 => Err(AuthError::InvalidToken("token rejected".into())),
         status => {
             eprintln!("auth: identity provider answered {status}");
             Err(AuthError::Unavailable(format!(

@@ -136,14 +136,12 @@ fn try_target(
             // A configuration mistake says nothing about the provider's
             // health, so the breaker never hears of it.
             Err(HttpError::Denied) => {
+                let variable = url_variable(&target.provider);
                 eprintln!(
-                    "gateway: the host refused the request to {}: check {}",
-                    target.provider,
-                    url_variable(&target.provider)
+                    "gateway: the host refused the request to {}: check {variable}",
+                    target.provider
                 );
-                failures.last = Some(ApiError::upstream_not_allowed(url_variable(
-                    &target.provider,
-                )));
+                failures.last = Some(ApiError::upstream_not_allowed(variable));
                 return Outcome::Failed;
             }
             Err(error) => {
