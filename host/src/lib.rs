@@ -17,4 +17,4 @@ pub mod summary;
 pub mod template;
 pub mod variables;
 
-pub use server::{HostOptions, Server};
+pub use server::{HostOptions, Limits, Server};

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
-use wws_host::{HostOptions, Server};
+use wws_host::{HostOptions, Limits, Server};
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +52,8 @@ enum Command {
         /// Authenticate with `Authorization: Bearer demo-token`.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Validate the manifest, runtime config, variables and component, open
     /// the stores, and ask the component's health check whether the store
@@ -84,6 +87,44 @@ struct AppArgs {
     state_dir: Option<PathBuf>,
 }
 
+/// How long a client may take and how much it may hold (see `Limits`).
+#[derive(Args)]
+struct LimitArgs {
+    /// Seconds a client has to send a whole request head.
+    #[arg(long, default_value_t = Limits::default().header_read.as_secs())]
+    header_timeout_secs: u64,
+    /// Longest pause, in seconds, inside a request body.
+    #[arg(long, default_value_t = Limits::default().body_idle.as_secs())]
+    body_idle_timeout_secs: u64,
+    /// Seconds the component has to start its answer; then 504.
+    #[arg(long, default_value_t = Limits::default().response_head.as_secs())]
+    response_timeout_secs: u64,
+    /// Seconds one request may run in all, streamed answer included.
+    #[arg(long, default_value_t = Limits::default().request.as_secs())]
+    request_timeout_secs: u64,
+    /// Open connections per client address (0: no cap). Behind a proxy
+    /// every client has the proxy's address: raise it there.
+    #[arg(long, default_value_t = Limits::default().connections_per_client)]
+    max_connections_per_client: usize,
+    /// Requests in progress per client address (0: no cap).
+    #[arg(long, default_value_t = Limits::default().requests_per_client)]
+    max_requests_per_client: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            header_read: Duration::from_secs(self.header_timeout_secs),
+            body_idle: Duration::from_secs(self.body_idle_timeout_secs),
+            response_head: Duration::from_secs(self.response_timeout_secs),
+            request: Duration::from_secs(self.request_timeout_secs),
+            connections_per_client: self.max_connections_per_client,
+            requests_per_client: self.max_requests_per_client,
+            ..Limits::default()
+        }
+    }
+}
+
 impl AppArgs {
     fn options(self, extra: HashMap<String, String>) -> HostOptions {
         let mut variables = self.variables.into_iter().collect::<HashMap<_, _>>();
@@ -99,6 +140,7 @@ impl AppArgs {
             variables,
             process_variables: true,
             state_dir: self.state_dir,
+            limits: Limits::default(),
         }
     }
 }
@@ -120,7 +162,12 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let outcome = match Cli::parse().command {
-        Command::Up { app, listen, demo } => up(app, listen, demo).await,
+        Command::Up {
+            app,
+            listen,
+            demo,
+            limits,
+        } => up(app, listen, demo, limits.limits()).await,
         Command::Check { app } => cli::check::run(&app.options(HashMap::new())).await,
     };
     if let Err(error) = outcome {
@@ -129,13 +176,16 @@ async fn main() {
     }
 }
 
-async fn up(app: AppArgs, listen: SocketAddr, demo: bool) -> Result<()> {
+async fn up(app: AppArgs, listen: SocketAddr, demo: bool, limits: Limits) -> Result<()> {
     let demo_variables = if demo {
         wws_host::demo::start().await?
     } else {
         HashMap::new()
     };
-    let options = app.options(demo_variables);
+    let options = HostOptions {
+        limits,
+        ..app.options(demo_variables)
+    };
     let server = Arc::new(Server::load(&options).await?);
     let listener = TcpListener::bind(listen)
         .await

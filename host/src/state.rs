@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::kv::{KvFaults, KvStore};
 use crate::outbound::OutboundPolicy;
+use crate::server::Watch;
 
 /// The stores a component may open, by label.
 pub struct KvStores {
@@ -26,6 +27,8 @@ pub struct WwsState {
     pub kv: Arc<KvStores>,
     pub variables: Arc<HashMap<String, String>>,
     pub outbound: OutboundPolicy,
+    /// This request's deadlines, read at every epoch tick.
+    pub watch: Watch,
 }
 
 impl WasiView for WwsState {

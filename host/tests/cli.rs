@@ -250,3 +250,31 @@ fn two_processes_sharing_redis_admit_exactly_the_limit() {
     let limited = statuses.iter().filter(|status| *status == "429").count();
     assert_eq!(limited, 70, "{statuses:?}");
 }
+
+#[test]
+fn running_out_of_descriptors_backs_off_and_recovers() {
+    let running = Running::start_with_fd_limit(64, &[]);
+    let authority = running.url.trim_start_matches("http://").to_string();
+    // Connections the kernel completes but the host cannot accept once its
+    // descriptors are gone: every `accept` fails until some close.
+    let held: Vec<_> = (0..120)
+        .filter_map(|_| std::net::TcpStream::connect(&authority).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let failures = running
+        .stderr
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|line| line.contains("accept failed"))
+        .count();
+    assert!(failures > 0, "the limit was reached");
+    assert!(
+        failures < 30,
+        "failed accepts back off instead of spinning: {failures} in 1.5 s"
+    );
+    drop(held);
+    std::thread::sleep(Duration::from_millis(1500));
+    let response = request(&running.url, "GET /api/wws/health", "", "");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+}

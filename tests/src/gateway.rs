@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tokio::net::TcpListener;
+pub use wws_host::Limits;
 use wws_host::kv::KvFaults;
 use wws_host::{HostOptions, Server};
 
@@ -98,7 +99,27 @@ impl Gateway {
         variables: HashMap<String, String>,
         store: Store,
     ) -> anyhow::Result<Self> {
-        Self::launch(manifest, variables, store, HostHttp::WwsHost).await
+        Self::launch(
+            manifest,
+            variables,
+            store,
+            HostHttp::WwsHost,
+            Limits::default(),
+        )
+        .await
+    }
+
+    /// The app at `manifest`, without variables, held to `limits`.
+    pub async fn start_with_limits(manifest: PathBuf, limits: Limits) -> anyhow::Result<Self> {
+        let variables = HashMap::new();
+        Self::launch(
+            manifest,
+            variables,
+            Store::Memory,
+            HostHttp::WwsHost,
+            limits,
+        )
+        .await
     }
 
     async fn launch(
@@ -106,6 +127,7 @@ impl Gateway {
         variables: HashMap<String, String>,
         store: Store,
         http: HostHttp,
+        limits: Limits,
     ) -> anyhow::Result<Self> {
         let state = tempfile::tempdir()?;
         let faults = KvFaults::default();
@@ -127,6 +149,7 @@ impl Gateway {
             state_dir: Some(state.path().to_path_buf()),
             kv_faults: Some(faults.clone()),
             spin_http_semantics: http == HostHttp::Spin,
+            limits,
         };
         let server = Arc::new(Server::load(&options).await?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -212,12 +235,24 @@ impl Env {
 
     /// As [`Env::start_with`], serving the manifest at `manifest`.
     pub async fn start_from(manifest: PathBuf, extra: &[(&str, &str)], store: Store) -> Self {
-        Self::launch(manifest, extra, store, HostHttp::WwsHost).await
+        Self::launch(manifest, extra, store, HostHttp::WwsHost, Limits::default()).await
     }
 
     /// Mocks and a gateway whose host passes requests on as Spin does.
     pub async fn start_spin_http(extra: &[(&str, &str)]) -> Self {
-        Self::launch(manifest(), extra, Store::Memory, HostHttp::Spin).await
+        Self::launch(
+            manifest(),
+            extra,
+            Store::Memory,
+            HostHttp::Spin,
+            Limits::default(),
+        )
+        .await
+    }
+
+    /// Mocks and a gateway whose host holds clients to `limits`.
+    pub async fn start_limited(extra: &[(&str, &str)], limits: Limits) -> Self {
+        Self::launch(manifest(), extra, Store::Memory, HostHttp::WwsHost, limits).await
     }
 
     async fn launch(
@@ -225,6 +260,7 @@ impl Env {
         extra: &[(&str, &str)],
         store: Store,
         http: HostHttp,
+        limits: Limits,
     ) -> Self {
         let (primary, primary_script) = provider::start("primary", provider::SYNTHETIC_KEY).await;
         let (fallback, fallback_script) = provider::start("fallback", provider::ZAI_KEY).await;
@@ -234,7 +270,7 @@ impl Env {
         for (name, value) in extra {
             variables.insert(name.to_string(), value.to_string());
         }
-        let gateway = Gateway::launch(manifest, variables, store, http)
+        let gateway = Gateway::launch(manifest, variables, store, http, limits)
             .await
             .expect("gateway starts; run `cargo xtask build` first if target/wws.wasm is missing");
         Self {

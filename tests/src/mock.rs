@@ -46,6 +46,9 @@ pub type Handler = Arc<dyn Fn(&Recorded) -> hyper::Response<Body> + Send + Sync>
 pub struct MockServer {
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// When each connection ended, in order: how tests see the gateway
+    /// give up on an upstream call.
+    closed: Arc<Mutex<Vec<std::time::Instant>>>,
     _shutdown: tokio::sync::watch::Sender<()>,
 }
 
@@ -61,6 +64,8 @@ impl MockServer {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (shutdown, mut stopped) = tokio::sync::watch::channel(());
         let recorded = requests.clone();
+        let closed = Arc::new(Mutex::new(Vec::new()));
+        let closings = closed.clone();
         tokio::spawn(async move {
             loop {
                 let (stream, _) = tokio::select! {
@@ -103,6 +108,7 @@ impl MockServer {
                     },
                 );
                 let mut closing = stopped.clone();
+                let closings = closings.clone();
                 tokio::spawn(async move {
                     let connection =
                         http1::Builder::new().serve_connection(TokioIo::new(stream), service);
@@ -110,14 +116,23 @@ impl MockServer {
                         _ = connection => {}
                         _ = closing.changed() => {}
                     }
+                    if let Ok(mut closings) = closings.lock() {
+                        closings.push(std::time::Instant::now());
+                    }
                 });
             }
         });
         Self {
             addr,
             requests,
+            closed,
             _shutdown: shutdown,
         }
+    }
+
+    /// When the connections that have ended so far ended.
+    pub fn closed_connections(&self) -> Vec<std::time::Instant> {
+        self.closed.lock().expect("mock log").clone()
     }
 
     pub fn url(&self) -> String {

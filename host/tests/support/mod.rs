@@ -39,9 +39,28 @@ impl Running {
         Self::spawn(&args, state)
     }
 
+    /// As [`Running::start`], in a process that may open at most
+    /// `descriptors` files and sockets.
+    pub fn start_with_fd_limit(descriptors: u32, extra: &[&str]) -> Self {
+        let state = tempfile::tempdir().unwrap();
+        let script = format!("ulimit -n {descriptors} && exec \"$0\" \"$@\"");
+        let mut args: Vec<String> = vec!["-c".into(), script];
+        args.push(env!("CARGO_BIN_EXE_wws-host").into());
+        args.extend(["up", "--listen", "127.0.0.1:0", "-f"].map(String::from));
+        args.push(repo_manifest().display().to_string());
+        args.push("--state-dir".into());
+        args.push(state.path().display().to_string());
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        Self::spawn_command(Command::new("sh"), &args, state)
+    }
+
     /// `wws-host` with exactly `args`, which must make it listen on port 0.
     pub fn spawn(args: &[String], state: tempfile::TempDir) -> Self {
-        let mut child = host()
+        Self::spawn_command(host(), args, state)
+    }
+
+    fn spawn_command(mut command: Command, args: &[String], state: tempfile::TempDir) -> Self {
+        let mut child = command
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,0 +1,50 @@
+//! How long a client may take and how much of the host it may hold. The
+//! defaults suit a gateway that faces clients directly; behind a proxy every
+//! client shares the proxy's address, so raise the per-client caps there
+//! (0 turns a cap off).
+
+use std::time::Duration;
+
+use super::engine::INSTANCE_SLOTS;
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// From the first byte of a request head to its end.
+    pub header_read: Duration,
+    /// Longest gap between two pieces of a request body.
+    pub body_idle: Duration,
+    /// From the head read to the guest's response head; past it the client
+    /// gets 504 and the guest is stopped.
+    pub response_head: Duration,
+    /// The whole guest task, response body and background work included:
+    /// the end for a guest that stalls.
+    pub request: Duration,
+    /// Longest stretch a guest may compute without waiting for I/O: the
+    /// end for a guest that loops.
+    pub busy: Duration,
+    /// Open connections per client address.
+    pub connections_per_client: usize,
+    /// Guest instances (requests in progress, streams included) per client
+    /// address.
+    pub requests_per_client: usize,
+    /// Guest instances in all; at most the pool's slots.
+    pub instances: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+            body_idle: Duration::from_secs(10),
+            // Two provider attempts at the default 60 s first-byte timeout,
+            // plus retry waits and a cache-fill wait, fit well inside.
+            response_head: Duration::from_secs(300),
+            // Long streamed completions run for minutes.
+            request: Duration::from_secs(1800),
+            busy: Duration::from_secs(5),
+            connections_per_client: 256,
+            requests_per_client: 128,
+            instances: INSTANCE_SLOTS as usize,
+        }
+    }
+}
