@@ -1,4 +1,4 @@
-//! The Node client examples the suite runs (`tests/tests/clients.rs`): their
+//! The Node client examples the suite runs (`tests/tests/suite/clients.rs`): their
 //! pinned npm packages installed from each `package-lock.json` and their
 //! TypeScript compiled, so a fresh machine needs only `node` and `npm`.
 

@@ -4,13 +4,9 @@
 //! a real Redis. Only the addresses change: the listen port (ephemeral) and
 //! the Redis host (`redis` in compose, this suite's Redis here).
 
-// The harness is shared with cli.rs; this file needs only part of it.
-#[allow(dead_code)]
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use support::{Running, host, parallel_statuses, repo_manifest, request, sha256_hex};
+use crate::support::{Running, host, parallel_statuses, repo_manifest, request, sha256_hex};
 
 const CONTAINER_RUNTIME_CONFIG: &str = "deploy/container/runtime-config-redis.toml";
 const COMPOSE_REDIS_URL: &str = "redis://redis:6379";

@@ -1,12 +1,10 @@
 //! The `wws-host` binary as an operator runs it: start-up errors exit non-zero
 //! with a clear message, and SIGTERM drains and exits cleanly.
 
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Running, host, parallel_statuses, repo_manifest, request, sha256_hex};
+use crate::support::{Running, host, parallel_statuses, repo_manifest, request, sha256_hex};
 
 #[test]
 fn a_bad_manifest_exits_with_a_clear_error() {

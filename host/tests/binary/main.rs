@@ -1,0 +1,7 @@
+//! The `wws-host` binary and the shipped configuration, as an operator meets
+//! them, in one test binary.
+
+mod cli;
+mod container;
+mod shipped_config;
+mod support;
