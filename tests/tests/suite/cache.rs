@@ -68,6 +68,10 @@ async fn a_stale_hit_triggers_exactly_one_revalidation() {
     let env = Env::start_with(&policy(r#"{"default": {"fresh_secs": 1}}"#), Store::Sqlite).await;
     assert_eq!(ask(&env, ALICE, &deterministic(false)).await.0, "MISS");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // A slow revalidation: all six arrive while it runs, however busy the
+    // machine is.
+    env.primary_script
+        .push(Step::Delay(Duration::from_millis(600)));
     let body = deterministic(false);
     let labels: Vec<String> = join_all((0..6).map(|_| ask(&env, ALICE, &body)))
         .await
@@ -75,7 +79,7 @@ async fn a_stale_hit_triggers_exactly_one_revalidation() {
         .map(|(label, _)| label)
         .collect();
     assert!(labels.iter().all(|label| label == "STALE"), "{labels:?}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(
         env.primary.count(),
         2,
@@ -284,4 +288,36 @@ async fn followers_stop_waiting_when_the_fill_is_abandoned() {
         "followers waited {slowest:?}"
     );
     assert_eq!(env.primary.count(), 3);
+}
+
+/// An anonymous `no-cache` gets a fresh answer, but the shared entry stays:
+/// otherwise anyone could replace it on demand (issue 22).
+#[tokio::test]
+async fn an_anonymous_no_cache_never_refills_the_shared_entry() {
+    let env = Env::start_with(
+        &[
+            ("public_routes", "/cacheable/docs"),
+            ("cache_policy", r#"{"/cacheable": {"public": true}}"#),
+        ],
+        Store::Memory,
+    )
+    .await;
+    let get = |cache_control: Option<&'static str>| {
+        let request = env.get("/cacheable/docs", None);
+        let request = match cache_control {
+            Some(value) => request.header("cache-control", value),
+            None => request,
+        };
+        request.send()
+    };
+    let first = get(None).await.unwrap();
+    assert_eq!(label(&first), "MISS");
+    let stored = first.text().await.unwrap();
+    let refill = get(Some("no-cache")).await.unwrap();
+    assert_eq!(label(&refill), "BYPASS", "answered fresh, not stored");
+    assert_eq!(env.origin.count(), 2);
+    let next = get(None).await.unwrap();
+    assert_eq!(label(&next), "HIT");
+    assert_eq!(next.text().await.unwrap(), stored, "the first answer stays");
+    assert_eq!(env.origin.count(), 2);
 }

@@ -13,6 +13,7 @@ use crate::cache_control::CacheControl;
 use crate::caching::{self, Found};
 use crate::config;
 use crate::inbound::Inbound;
+use crate::mylder::wws::auth::AuthSource;
 use crate::mylder::wws::cache::{self, CachedResponse, Hit, KeyInput, Lifetimes, Policy};
 use crate::outbound::{self, is_hop_by_hop};
 use crate::pipeline::Context;
@@ -34,7 +35,14 @@ pub fn forward(inbound: &Inbound, url: &str, mut context: Context, out: Response
         cookie: inbound.header("cookie").is_some(),
         authorization: policy.public && inbound.header("authorization").is_some(),
     };
-    if !policy.enabled || request_cc.no_store {
+    // An anonymous `no-cache` is answered fresh but never refills the one
+    // entry every caller shares: whoever cannot be named could otherwise
+    // replace it on demand with whatever their unkeyed headers got from the
+    // origin.
+    let anonymous_refill = request_cc.no_cache
+        && policy.public
+        && matches!(context.identity.source, AuthSource::Public);
+    if !policy.enabled || request_cc.no_store || anonymous_refill {
         return fetch_and_pass(inbound, url, context, out, None);
     }
     let key = cache::key(&KeyInput {
