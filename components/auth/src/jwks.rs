@@ -12,7 +12,7 @@ use wws_guest::digest::sha256_hex;
 use wws_guest::http;
 use wws_guest::kv::Store;
 
-use crate::settings::identity_timeouts;
+use crate::settings::{identity_deadline, identity_timeouts};
 
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
@@ -109,6 +109,7 @@ fn fetch(url: &str) -> Option<JwkSet> {
         headers: vec![("accept".into(), b"application/json".to_vec())],
         body: http::Body::Bytes(&[]),
     };
+    let deadline = identity_deadline();
     let response = match http::send(request, identity_timeouts()) {
         Ok(response) if response.status == 200 => response,
         Ok(response) => {
@@ -120,7 +121,7 @@ fn fetch(url: &str) -> Option<JwkSet> {
             return None;
         }
     };
-    let body = response.read_all(MAX_JWKS_BYTES).ok()?;
+    let body = response.read_all_by(MAX_JWKS_BYTES, deadline).ok()?;
     match serde_json::from_slice(&body) {
         Ok(jwks) => Some(usable(jwks)),
         Err(_) => {

@@ -9,6 +9,7 @@ mod expiry;
 mod jwks;
 mod jwt;
 mod local;
+mod refusals;
 mod session;
 mod settings;
 mod supabase;
@@ -107,6 +108,16 @@ impl Guest for AuthGuard {
             local::Local::Undecided => {}
         }
 
+        let client_ip = request
+            .client_addr
+            .as_deref()
+            .map_or_else(|| "unknown".to_string(), wws_guest::client::ip);
+        if let Some(store) = &store
+            && let Some(retry_after) =
+                refusals::throttled(store, &client_ip, settings.failed_login_limit, now)
+        {
+            return Err(AuthError::Throttled(retry_after as u32));
+        }
         match supabase::verify(token, settings.supabase_url.as_deref()) {
             Ok(principal) => {
                 let token_expiry = expiry::unverified_expiry(token);
@@ -120,6 +131,7 @@ impl Guest for AuthGuard {
             Err(AuthError::InvalidToken(reason)) => {
                 if let Some(store) = &store {
                     session::deny(store, &token_digest, now + settings.negative_ttl_secs, now);
+                    refusals::record(store, &client_ip, now);
                 }
                 Err(AuthError::InvalidToken(reason))
             }

@@ -1,6 +1,6 @@
 //! The Auth Guard's Spin variables, read once per request.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wws_guest::config;
 use wws_guest::http::Timeouts;
@@ -11,6 +11,7 @@ const DEFAULT_NEGATIVE_TTL_SECS: u64 = 30;
 const DEFAULT_JWKS_REFRESH_SECS: u64 = 600;
 const DEFAULT_JWKS_REFETCH_SECS: u64 = 30;
 const DEFAULT_AUDIENCE: &str = "authenticated";
+const DEFAULT_FAILED_LOGIN_LIMIT: u64 = 20;
 
 /// The longest an identity check waits in each phase of a call to Supabase:
 /// far below the providers' defaults, since every request may wait on it.
@@ -19,6 +20,16 @@ const MAX_IDENTITY_TIMEOUTS: Timeouts = Timeouts {
     first_byte: Duration::from_secs(5),
     between_bytes: Duration::from_secs(5),
 };
+
+/// The whole of one call to Supabase, head and body: each gap of a body
+/// that trickles in stays under the between-bytes timeout, so only an
+/// overall bound decides such a login in time.
+const IDENTITY_CALL_LIMIT: Duration = Duration::from_secs(5);
+
+/// When a Supabase call that starts now must be complete.
+pub fn identity_deadline() -> Instant {
+    Instant::now() + IDENTITY_CALL_LIMIT
+}
 
 /// Timeouts for Supabase calls (user and JWKS): the upstream timeouts the
 /// operator set (`connect_timeout_ms`, ...), which bound every upstream
@@ -51,6 +62,9 @@ pub struct Settings {
     pub audience: Option<String>,
     pub issuer: Option<String>,
     pub api_keys: Option<String>,
+    /// Tokens Supabase may refuse per client address and minute before that
+    /// address's unknown tokens are refused unasked (0: no limit).
+    pub failed_login_limit: u64,
 }
 
 impl Settings {
@@ -83,6 +97,7 @@ impl Settings {
             audience,
             issuer,
             api_keys: config::get("api_keys"),
+            failed_login_limit: config::get_u64("failed_login_limit", DEFAULT_FAILED_LOGIN_LIMIT),
         }
     }
 
@@ -121,6 +136,7 @@ mod tests {
             audience: None,
             issuer: None,
             api_keys: None,
+            failed_login_limit: 0,
         }
     }
 

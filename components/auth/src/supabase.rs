@@ -7,7 +7,7 @@ use wws_guest::http::{self, HttpError};
 
 use crate::exports::mylder::wws::auth::AuthError;
 use crate::mylder::wws::types::Principal;
-use crate::settings::identity_timeouts;
+use crate::settings::{identity_deadline, identity_timeouts};
 
 const MAX_USER_BODY: usize = 256 * 1024;
 
@@ -43,9 +43,10 @@ pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, Auth
             _ => "identity provider unreachable".into(),
         })
     };
+    let deadline = identity_deadline();
     let response = http::send(request, identity_timeouts()).map_err(unavailable)?;
     if response.status == 401 {
-        if refuses_the_gateway(response) {
+        if refuses_the_gateway(response, deadline) {
             eprintln!("auth: Supabase refused the gateway's anon key (supabase_anon_key)");
             return Err(AuthError::Unavailable(
                 "the identity provider refused the gateway's own API key: check supabase_anon_key"
@@ -56,7 +57,9 @@ pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, Auth
     }
     match response.status {
         200 => {
-            let body = response.read_all(MAX_USER_BODY).map_err(unavailable)?;
+            let body = response
+                .read_all_by(MAX_USER_BODY, deadline)
+                .map_err(unavailable)?;
             let user: SupabaseUser = serde_json::from_slice(&body).map_err(|_| {
                 AuthError::Unavailable("identity provider sent an unreadable user".into())
             })?;
@@ -80,9 +83,9 @@ pub fn verify(token: &str, supabase_url: Option<&str>) -> Result<Principal, Auth
 /// Supabase's answer to a wrong or missing `apikey` (the gateway's anon key,
 /// not the user's token): `{"message":"Invalid API key", ...}`. It must not
 /// be cached as a rejection of the user, or a rotated key logs everyone out.
-fn refuses_the_gateway(response: http::Response) -> bool {
+fn refuses_the_gateway(response: http::Response, deadline: std::time::Instant) -> bool {
     response
-        .read_all(MAX_USER_BODY)
+        .read_all_by(MAX_USER_BODY, deadline)
         .is_ok_and(|body| is_api_key_refusal(&body))
 }
 

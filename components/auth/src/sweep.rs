@@ -8,7 +8,7 @@
 
 use wws_guest::kv::{KvError, Store};
 
-use crate::session;
+use crate::{refusals, session};
 
 /// Entries read per sweep at most, so the request that runs it stays fast.
 const MAX_READS: usize = 2_000;
@@ -30,9 +30,19 @@ fn sweep_if_first(store: &Store, now: u64) -> Result<(), KvError> {
     let ours = store
         .keys()?
         .into_iter()
-        .filter(|key| key.starts_with("auth:session:") || key.starts_with("auth:deny:"))
+        .filter(|key| {
+            key.starts_with("auth:session:")
+                || key.starts_with("auth:deny:")
+                || refusals::is_counter(key)
+        })
         .take(MAX_READS);
     for key in ours {
+        if let Some(dead) = refusals::is_dead(&key, now) {
+            if dead {
+                store.delete(&key)?;
+            }
+            continue;
+        }
         let Some(bytes) = store.get(&key)? else {
             continue;
         };

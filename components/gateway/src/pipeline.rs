@@ -134,6 +134,12 @@ fn auth_error(error: AuthError) -> ApiError {
         AuthError::InvalidToken(reason) => ApiError::new(401, "authentication_error", reason)
             .with_header("www-authenticate", "Bearer error=\"invalid_token\""),
         AuthError::Unavailable(reason) => ApiError::new(503, "auth_unavailable", reason),
+        AuthError::Throttled(retry_after) => ApiError::new(
+            429,
+            "too_many_failed_logins",
+            "too many refused tokens from this address; retry later",
+        )
+        .with_header("retry-after", retry_after.to_string()),
     }
 }
 

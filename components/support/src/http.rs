@@ -2,7 +2,7 @@
 //! stream so callers can pass it through chunk by chunk or read it whole.
 
 use std::io::{Read, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
@@ -112,15 +112,34 @@ impl Response {
 
     /// Reads the whole body, refusing more than `limit` bytes.
     pub fn read_all(self, limit: usize) -> Result<Vec<u8>, HttpError> {
+        self.read_whole(limit, None)
+    }
+
+    /// As [`Response::read_all`], but the body must be complete by
+    /// `deadline`: one that trickles in, each gap shorter than the
+    /// between-bytes timeout, would otherwise take as long as it likes.
+    pub fn read_all_by(self, limit: usize, deadline: Instant) -> Result<Vec<u8>, HttpError> {
+        self.read_whole(limit, Some(deadline))
+    }
+
+    fn read_whole(mut self, limit: usize, deadline: Option<Instant>) -> Result<Vec<u8>, HttpError> {
         let mut body = Vec::new();
-        self.body
-            .take(limit as u64 + 1)
-            .read_to_end(&mut body)
-            .map_err(|error| HttpError::Transport(error.to_string()))?;
-        if body.len() > limit {
-            return Err(HttpError::TooLarge(limit));
+        let mut chunk = vec![0; 16 * 1024];
+        loop {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(HttpError::Timeout);
+            }
+            match self.body.read(&mut chunk) {
+                Ok(0) => return Ok(body),
+                Ok(read) => {
+                    body.extend_from_slice(&chunk[..read]);
+                    if body.len() > limit {
+                        return Err(HttpError::TooLarge(limit));
+                    }
+                }
+                Err(error) => return Err(HttpError::Transport(error.to_string())),
+            }
         }
-        Ok(body)
     }
 }
 

@@ -91,6 +91,8 @@ enum Mode {
     ServerError,
     /// 200 with a body that is not a user.
     Garbage,
+    /// The user's answer one byte at a time, 250 ms apart.
+    Drip,
 }
 
 async fn switchable_supabase() -> (MockServer, Arc<Mutex<Mode>>) {
@@ -101,6 +103,13 @@ async fn switchable_supabase() -> (MockServer, Arc<Mutex<Mode>>) {
         let mut response = match mode {
             Mode::ServerError => mock::json(500, json!({ "msg": "internal error" })),
             Mode::Garbage => mock::full(200, "application/json", "<html>maintenance</html>"),
+            Mode::Drip => {
+                let text = json!({ "id": "user-drip", "email": "drip@example.com" }).to_string();
+                let bytes = text.chars().map(String::from).collect();
+                let mut response = mock::full(200, "application/json", "");
+                *response.body_mut() = mock::chunked(bytes, Duration::from_millis(250), false);
+                response
+            }
             _ if request.path_and_query == supabase::JWKS_PATH => {
                 mock::json(200, json!({ "keys": [] }))
             }
@@ -245,4 +254,55 @@ async fn garbage_jwks_never_lets_a_token_through_and_heals_once_repaired() {
     let token = key.sign(&tokens::claims(&issuer, "repaired", 600));
     let healed = authenticate(&env, &token).await;
     assert_eq!((healed.status, healed.source.as_str()), (200, "jwt"));
+}
+
+/// Each gap of a dripped answer is under the between-bytes timeout; only a
+/// bound on the whole call decides the login in time (issue 22).
+#[tokio::test]
+async fn a_dripping_supabase_is_cut_off_by_the_whole_call_deadline() {
+    let (supabase, mode) = switchable_supabase().await;
+    let env = env_with(&supabase, &[("first_byte_timeout_ms", "2000")]).await;
+    *mode.lock().unwrap() = Mode::Drip;
+    let dripped = authenticate(&env, &unique_token("drip")).await;
+    println!("dripping Supabase decided in {:?}", dripped.took);
+    assert_unavailable(&dripped, "dripped answer");
+    assert!(
+        dripped.took < Duration::from_secs(7),
+        "bounded near 5 s, not by the drip's 12 s: {:?}",
+        dripped.took
+    );
+}
+
+/// Made-up tokens from one address stop reaching Supabase after
+/// `failed_login_limit` refusals; known sessions and other addresses are
+/// unaffected (issue 15).
+#[tokio::test]
+async fn refused_tokens_are_throttled_per_address_before_supabase() {
+    let env = Env::start_with(&[("failed_login_limit", "5")], Store::Memory).await;
+    wws_tests::gateway::wait_for_window_with(20).await;
+    let known = unique_token("known");
+    assert_eq!(authenticate(&env, &known).await.status, 200);
+    for n in 0..5 {
+        let refused = authenticate(&env, &format!("made-up-{n}")).await;
+        assert_eq!(refused.status, 401, "refusal {n}");
+    }
+    let calls = user_calls(&env.supabase);
+    let throttled = env
+        .post("/v1/chat/completions", Some("made-up-6"))
+        .json(&chat())
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(throttled.status(), 429);
+    let retry_after: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = throttled.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "too_many_failed_logins");
+    assert_eq!(user_calls(&env.supabase), calls, "Supabase was not asked");
+    let cached = authenticate(&env, &known).await;
+    assert_eq!((cached.status, cached.source.as_str()), (200, "cache"));
 }

@@ -1,0 +1,66 @@
+//! Refused credentials, counted per client address and minute. Every token
+//! nobody has seen costs a call to Supabase, and Supabase limits calls per
+//! IP address (the gateway's own): a client making up tokens would spend
+//! that allowance for every user, so past the limit its unknown tokens are
+//! refused here, before Supabase is asked. Tokens already known (cached
+//! sessions, locally verified JWTs, API keys) are never affected.
+
+use wws_guest::kv::Store;
+
+const PREFIX: &str = "auth:refused:";
+const WINDOW_SECS: u64 = 60;
+
+/// Seconds until the client may try again, if it is over `limit`.
+pub fn throttled(store: &Store, client_ip: &str, limit: u64, now: u64) -> Option<u64> {
+    if limit == 0 {
+        return None;
+    }
+    // Read through `increment(0)`: Spin's stores encode counters
+    // differently, so a plain `get` cannot read them portably.
+    let count = store
+        .increment(&key(client_ip, now / WINDOW_SECS), 0)
+        .unwrap_or(0);
+    (count >= limit as i64).then(|| WINDOW_SECS - now % WINDOW_SECS)
+}
+
+/// Counts one refusal for `client_ip`; the window two back is deleted, so an
+/// address keeps at most two counters.
+pub fn record(store: &Store, client_ip: &str, now: u64) {
+    let window = now / WINDOW_SECS;
+    if let Err(error) = store.increment(&key(client_ip, window), 1) {
+        eprintln!("auth: refusal not counted: {error}");
+        return;
+    }
+    let _ = store.delete(&key(client_ip, window.saturating_sub(2)));
+}
+
+/// Whether `key` is a refusal counter of a window before the last one.
+pub fn is_dead(key: &str, now: u64) -> Option<bool> {
+    let rest = key.strip_prefix(PREFIX)?;
+    let (_, window) = rest.rsplit_once(':')?;
+    let window: u64 = window.parse().ok()?;
+    Some(window + 1 < now / WINDOW_SECS)
+}
+
+pub fn is_counter(key: &str) -> bool {
+    key.starts_with(PREFIX)
+}
+
+fn key(client_ip: &str, window: u64) -> String {
+    format!("{PREFIX}{client_ip}:{window}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_die_once_their_window_and_the_next_are_over() {
+        let now = 10 * WINDOW_SECS + 5;
+        assert_eq!(is_dead(&key("192.0.2.1", 10), now), Some(false));
+        assert_eq!(is_dead(&key("192.0.2.1", 9), now), Some(false));
+        assert_eq!(is_dead(&key("192.0.2.1", 8), now), Some(true));
+        assert_eq!(is_dead(&key("2001:db8::1", 8), now), Some(true));
+        assert_eq!(is_dead("auth:session:abc", now), None);
+    }
+}
