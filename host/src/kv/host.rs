@@ -120,12 +120,18 @@ impl store::HostBucket for WwsState {
         Ok(self.run(store.exists(&key)).await)
     }
 
-    /// All keys in one page, as Spin's stores answer.
+    /// All keys in one page, as Spin's stores answer; like Spin 4.0.2, a
+    /// cursor is refused rather than ignored.
     async fn list_keys(
         &mut self,
         bucket: Resource<KvBucket>,
-        _cursor: Option<String>,
+        cursor: Option<String>,
     ) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
+        if cursor.is_some() {
+            return Ok(Err(store::Error::Other(
+                "list_keys: cursor not supported".into(),
+            )));
+        }
         let store = self.bucket(&bucket)?;
         Ok(self
             .run(store.keys())

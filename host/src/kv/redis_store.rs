@@ -23,6 +23,8 @@ use super::KvError;
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Longest wait to (re)connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Keys asked for per `SCAN` round trip: each one keeps Redis busy briefly.
+const SCAN_PAGE: usize = 1000;
 /// How long operations fail at once after Redis was unreachable or silent.
 const REST: Duration = Duration::from_millis(500);
 
@@ -76,8 +78,30 @@ impl RedisStore {
         self.run(self.connection.clone().del(key)).await
     }
 
+    /// Every key, as Spin's `list-keys` answers, but read with `SCAN` a page
+    /// at a time: `KEYS` blocks a shared Redis for the whole keyspace.
     pub async fn keys(&self) -> Result<Vec<String>, KvError> {
-        self.run(self.connection.clone().keys("*")).await
+        let mut keys = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, page): (u64, Vec<String>) = self
+                .run(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("COUNT")
+                        .arg(SCAN_PAGE)
+                        .query_async(&mut self.connection.clone()),
+                )
+                .await?;
+            keys.extend(page);
+            if next == 0 {
+                // SCAN may return a key twice while Redis rehashes.
+                keys.sort_unstable();
+                keys.dedup();
+                return Ok(keys);
+            }
+            cursor = next;
+        }
     }
 
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
@@ -127,5 +151,38 @@ impl RedisStore {
         self.resting_until
             .lock()
             .is_ok_and(|until| until.is_some_and(|until| Instant::now() < until))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keys_are_listed_whole_past_the_first_scan_page() {
+        let url = std::env::var("WWS_TEST_REDIS_URL")
+            .expect("WWS_TEST_REDIS_URL is not set: run the suite with `cargo xtask test`");
+        let store = RedisStore::connect(&url).await.expect("Redis answers");
+        let prefix = format!("scan-test:{}:", std::process::id());
+        let written: Vec<String> = (0..SCAN_PAGE * 2 + 500)
+            .map(|n| format!("{prefix}{n}"))
+            .collect();
+        for key in &written {
+            store.set(key, b"1").await.expect("set");
+        }
+        let mut listed: Vec<String> = store
+            .keys()
+            .await
+            .expect("keys")
+            .into_iter()
+            .filter(|key| key.starts_with(&prefix))
+            .collect();
+        for key in &written {
+            store.delete(key).await.expect("delete");
+        }
+        listed.sort_unstable();
+        let mut expected = written;
+        expected.sort_unstable();
+        assert_eq!(listed, expected);
     }
 }
