@@ -17,4 +17,5 @@ pub mod summary;
 pub mod template;
 pub mod variables;
 
+pub use outbound::{Redirect, redirect_of};
 pub use server::{HostOptions, Limits, Server};

@@ -30,7 +30,7 @@ pub async fn run(options: &HostOptions) -> Result<()> {
         bail!("{} variable(s) hold invalid JSON", invalid.len());
     }
 
-    let health = health_through_component(server).await?;
+    let health = health_through_component(server.clone()).await?;
     let problems: Vec<&str> = health["config"]["problems"]
         .as_array()
         .map(|list| list.iter().filter_map(Value::as_str).collect())
@@ -63,11 +63,62 @@ pub async fn run(options: &HostOptions) -> Result<()> {
             }
         );
     }
+    let redirecting = provider_redirects(&server, &health).await;
+    if redirecting > 0 {
+        bail!("{redirecting} provider base URL(s) redirect");
+    }
     if health["origin"] != true {
         println!("note origin_url not set: non-AI paths answer 503");
     }
     println!("Configuration OK");
     Ok(())
+}
+
+/// The URL and path variables of each provider, as `spin.toml` names them.
+const PROVIDER_VARIABLES: [(&str, &str, &str); 2] = [
+    ("primary", "primary_url", "primary_openai_path"),
+    ("fallback", "fallback_url", "fallback_openai_path"),
+];
+
+/// Asks each configured provider's `/models` once, without its key: the
+/// gateway never follows a provider's redirect, so a base URL that
+/// redirects would fail every call. Returns how many redirect; an upstream
+/// this machine cannot reach is noted, not failed (check may run offline).
+async fn provider_redirects(server: &Server, health: &Value) -> usize {
+    let mut redirecting = 0;
+    for (provider, url_variable, path_variable) in PROVIDER_VARIABLES {
+        if health["providers"][provider] != true {
+            continue;
+        }
+        let (Some(url), Some(path)) = (
+            server.variable(url_variable),
+            server.variable(path_variable),
+        ) else {
+            continue;
+        };
+        let base = format!("{}{}", url.trim().trim_end_matches('/'), path.trim());
+        match wws_host::redirect_of(&format!("{base}/models")).await {
+            Ok(None) => println!("ok   provider {provider} answers at {base} without redirecting"),
+            Ok(Some(redirect)) => {
+                redirecting += 1;
+                let to = redirect.location_origin.map_or_else(
+                    || "no absolute Location".to_string(),
+                    |to| format!("to {to}"),
+                );
+                println!(
+                    "FAIL provider {provider}: base URL {base} redirects ({}, {to}); \
+                     set {url_variable} and {path_variable} to where its API answers",
+                    redirect.status
+                );
+            }
+            Err(error) => {
+                println!(
+                    "note provider {provider} at {base} not reachable from here ({error}): not checked"
+                )
+            }
+        }
+    }
+    redirecting
 }
 
 /// Serves on an ephemeral loopback port just long enough for one request.

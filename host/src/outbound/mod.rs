@@ -2,10 +2,12 @@
 //! sent over a keep-alive connection from the host's [`Pool`].
 
 mod pool;
+mod probe;
 
 use std::sync::Arc;
 
 pub use pool::Pool;
+pub use probe::{Redirect, redirect_of};
 
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 

@@ -205,6 +205,11 @@ impl Server {
         invalid
     }
 
+    /// The resolved value of the component variable `name`.
+    pub fn variable(&self, name: &str) -> Option<&str> {
+        self.variables.get(name).map(String::as_str)
+    }
+
     /// The loaded application, secrets hidden, for banners and checks.
     pub fn summary(&self) -> &Summary {
         &self.summary

@@ -4,7 +4,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{Running, host, parallel_statuses, repo_manifest, request, sha256_hex};
+use crate::support::{
+    Running, fixed_upstream, host, parallel_statuses, repo_manifest, request, sha256_hex,
+};
 
 #[test]
 fn a_bad_manifest_exits_with_a_clear_error() {
@@ -182,13 +184,45 @@ fn check_proves_a_configuration_without_serving() {
             .output()
             .unwrap()
     };
-    let fine = check(&["--variable", "zai_api_key=sk-checked"]);
+    let keyless_provider = fixed_upstream("HTTP/1.1 401 Unauthorized\r\n");
+    let fallback_url = format!("fallback_url={keyless_provider}");
+    let fine = check(&[
+        "--variable",
+        "zai_api_key=sk-checked",
+        "--variable",
+        &fallback_url,
+    ]);
     let stdout = String::from_utf8_lossy(&fine.stdout);
     assert!(fine.status.success(), "{stdout}");
     assert!(stdout.contains("atomics included"), "{stdout}");
     assert!(stdout.contains("provider fallback configured"), "{stdout}");
+    assert!(stdout.contains("provider fallback answers at"), "{stdout}");
     assert!(stdout.contains("Configuration OK"), "{stdout}");
     assert!(!stdout.contains("sk-checked"), "{stdout}");
+
+    let moved = fixed_upstream(
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: https://elsewhere.example/v4/models?sig=x\r\n",
+    );
+    let fallback_url = format!("fallback_url={moved}");
+    let redirecting = check(&[
+        "--variable",
+        "zai_api_key=sk-checked",
+        "--variable",
+        &fallback_url,
+    ]);
+    let stdout = String::from_utf8_lossy(&redirecting.stdout);
+    assert_eq!(redirecting.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "FAIL provider fallback: base URL {moved}/api/paas/v4 redirects (301, to https://elsewhere.example)"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("set fallback_url and fallback_openai_path"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("sig=x"), "{stdout}");
 
     let broken = check(&["--variable", r#"rate_limits={"default": 10"#]);
     let stdout = String::from_utf8_lossy(&broken.stdout);

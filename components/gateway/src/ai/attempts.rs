@@ -183,6 +183,7 @@ fn try_target(
             };
         }
         let retry_after = response.header("retry-after").map(str::to_string);
+        let location = response.header("location").map(str::to_string);
         let body = match response.read_all(MAX_ERROR_BODY) {
             Ok(body) => body,
             Err(error) => {
@@ -218,12 +219,37 @@ fn try_target(
                 reason,
                 open_circuit,
             } => {
+                if (300..400).contains(&status) {
+                    report_redirect(target, provider, status, location.as_deref());
+                }
                 note_failure(target, admission, &reason, open_circuit, Blame::Provider);
                 failures.last = Some(provider_failed(target, &reason));
                 return Outcome::Failed;
             }
         }
     }
+}
+
+/// A provider that redirects is misconfigured here, not flaky: the log names
+/// the base URL and the variables that make it, and where it pointed (its
+/// origin only: a `Location` may carry a query).
+fn report_redirect(target: &Target, provider: &Provider, status: u16, location: Option<&str>) {
+    let variables = config::provider_variables(&target.provider);
+    let (url, path) = variables.map_or(("the provider URL", "its path"), |variables| {
+        (variables.url, variables.openai_path)
+    });
+    let pointed = match location.map(wws_guest::http::split_url) {
+        Some(Ok(parts)) => {
+            let scheme = if parts.https { "https" } else { "http" };
+            format!("to {scheme}://{}", parts.authority)
+        }
+        Some(Err(_)) => "to a path on the same host".to_string(),
+        None => "no Location".to_string(),
+    };
+    eprintln!(
+        "gateway: {}'s base URL {} redirects ({status}, {pointed}); set {url} and {path} to where its API answers",
+        target.provider, provider.base_url
+    );
 }
 
 fn url_variable(provider: &str) -> &'static str {

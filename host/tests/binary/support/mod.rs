@@ -148,3 +148,25 @@ pub fn parallel_statuses(hosts: &[Running], key: &str, count: usize) -> Vec<Stri
             .collect()
     })
 }
+
+/// A loopback server that answers every request with `head` (status line
+/// and headers, no body) and closes: a stand-in upstream for `check`.
+pub fn fixed_upstream(head: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                request.push(byte[0]);
+            }
+            let _ = write!(
+                stream,
+                "{head}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    url
+}
