@@ -5,13 +5,16 @@
 //! the same run; results print as a table and land in
 //! `target/bench/results.json`.
 //!
-//! `wws-bench soak [options]` runs the soak instead (see [`soak`]).
+//! `wws-bench soak [options]` runs the soak instead (see [`soak`]);
+//! `--slow-clients N` measures N stalled connections instead (see
+//! [`slow_clients`]).
 
 mod host;
 mod load;
 mod mock;
 mod probe;
 mod report;
+mod slow_clients;
 mod soak;
 
 use std::path::PathBuf;
@@ -30,6 +33,7 @@ struct Options {
     redis: Option<String>,
     duration: Duration,
     shape: mock::Shape,
+    slow_clients: Option<usize>,
 }
 
 fn options() -> Result<Options> {
@@ -45,6 +49,7 @@ fn options() -> Result<Options> {
             chunks: 20,
             chunk_gap: Duration::from_millis(10),
         },
+        slow_clients: None,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -54,6 +59,7 @@ fn options() -> Result<Options> {
             "--oha" => options.oha = value()?.into(),
             "--redis" => options.redis = Some(value()?),
             "--seconds" => options.duration = Duration::from_secs(value()?.parse()?),
+            "--slow-clients" => options.slow_clients = Some(value()?.parse()?),
             "--upstream-latency-ms" => {
                 options.shape.latency = Duration::from_millis(value()?.parse()?)
             }
@@ -70,6 +76,16 @@ async fn main() -> Result<()> {
     }
     let options = options()?;
     let upstream = format!("http://{}", mock::start(options.shape).await?);
+    if let Some(connections) = options.slow_clients {
+        let host = host::Host::start(
+            &options.host,
+            &options.root,
+            None,
+            &variables(&upstream),
+            None,
+        )?;
+        return slow_clients::run(&host, connections, CHAT).await;
+    }
     let mut report = Report::default();
     let mut stores = vec![("sqlite", None)];
     if let Some(url) = &options.redis {

@@ -24,13 +24,26 @@ struct Connection {
 
 impl Connection {
     async fn open(url: &str) -> Result<Self> {
+        Self::open_from(url, None).await
+    }
+
+    /// A connection whose client address is `source` (any 127.0.0.0/8
+    /// address works on loopback), so per-address limits see another client.
+    async fn open_from(url: &str, source: Option<std::net::Ipv4Addr>) -> Result<Self> {
         let authority = url
             .trim_start_matches("http://")
             .split('/')
             .next()
             .unwrap_or_default()
             .to_string();
-        let stream = tokio::net::TcpStream::connect(&authority).await?;
+        let stream = match source {
+            None => tokio::net::TcpStream::connect(&authority).await?,
+            Some(source) => {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind((source, 0).into())?;
+                socket.connect(authority.parse()?).await?
+            }
+        };
         stream.set_nodelay(true)?;
         let (sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -46,7 +59,15 @@ impl Connection {
             .url
             .trim_start_matches("http://")
             .trim_start_matches(self.authority.as_str());
-        let mut builder = hyper::Request::post(path).header("host", &self.authority);
+        let method = if request.body.is_empty() {
+            hyper::Method::GET
+        } else {
+            hyper::Method::POST
+        };
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.authority);
         for (name, value) in request.headers {
             builder = builder.header(*name, *value);
         }
@@ -60,6 +81,28 @@ impl Connection {
 pub struct Percentiles {
     pub p50: f64,
     pub p99: f64,
+}
+
+/// Latency of `samples` sequential requests on one keep-alive connection
+/// from `source`, and how many answered with another status than `status`.
+pub async fn latency_from(
+    request: &Request<'_>,
+    samples: usize,
+    source: std::net::Ipv4Addr,
+    status: u16,
+) -> Result<(Percentiles, usize)> {
+    let mut connection = Connection::open_from(request.url, Some(source)).await?;
+    let (mut millis, mut unexpected) = (Vec::with_capacity(samples), 0);
+    for _ in 0..samples {
+        let started = Instant::now();
+        let response = connection.send(request).await?;
+        if response.status().as_u16() != status {
+            unexpected += 1;
+        }
+        response.into_body().collect().await?;
+        millis.push(ms(started.elapsed()));
+    }
+    Ok((percentiles(millis), unexpected))
 }
 
 fn percentiles(mut millis: Vec<f64>) -> Percentiles {
