@@ -283,6 +283,7 @@ async fn followers_stop_waiting_when_the_fill_is_abandoned() {
         "{statuses:?}"
     );
     let slowest = statuses.iter().map(|(_, took)| *took).max().unwrap();
+    println!("leader and followers answered after {statuses:?} (the leader's answer took 400 ms)");
     assert!(
         slowest < Duration::from_secs(3),
         "followers waited {slowest:?}"

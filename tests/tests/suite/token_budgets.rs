@@ -148,6 +148,10 @@ async fn unbounded_completions_are_reserved_at_the_default_bound() {
         .map(|response| response.status().as_u16())
         .collect();
     let admitted = statuses.iter().filter(|status| **status == 200).count();
+    println!(
+        "budget 100000 tokens/min: {admitted} of 8 admitted, {} tokens used",
+        admitted * 40_000
+    );
     assert_eq!(admitted, 2, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|status| **status == 429).count(), 6);
     assert_eq!(env.primary.requests()[0].json()["max_tokens"], 40_000);
