@@ -15,10 +15,8 @@ pub fn throttled(store: &Store, client_ip: &str, limit: u64, now: u64) -> Option
     if limit == 0 {
         return None;
     }
-    // Read through `increment(0)`: Spin's stores encode counters
-    // differently, so a plain `get` cannot read them portably.
     let count = store
-        .increment(&key(client_ip, now / WINDOW_SECS), 0)
+        .counter(&key(client_ip, now / WINDOW_SECS))
         .unwrap_or(0);
     (count >= limit as i64).then(|| WINDOW_SECS - now % WINDOW_SECS)
 }

@@ -33,8 +33,8 @@ impl Counter {
     ) -> Result<Outcome, KvError> {
         let delta = to_delta(amount);
         let current = store.increment(&self.key, delta)?;
-        // Adding zero reads a counter in whichever encoding the store uses.
-        let previous = store.increment(&self.previous_key, 0)?;
+        // The previous window is only read: no write, and no key created.
+        let previous = store.counter(&self.previous_key)?;
         if current == delta {
             sweep::after_window_opened(store, self.window, &self.key, now_millis);
         }

@@ -1,8 +1,9 @@
 //! The default key-value store, opened once per call site.
 //!
 //! Spin KV has no expiry: callers store their own deadlines inside values.
-//! Counters are touched only through [`Store::increment`], because Spin's
-//! SQLite and Redis stores encode them differently.
+//! Counters are written only through [`Store::increment`] and read through
+//! [`Store::counter`], because Spin's SQLite and Redis stores encode them
+//! differently.
 
 use crate::bindings::wasi::keyvalue::{atomics, store};
 
@@ -84,6 +85,17 @@ impl Store {
         Ok(false)
     }
 
+    /// A counter's value without writing it (a missing key is zero). Reading
+    /// with `increment(key, 0)` would cost a write transaction on Spin's
+    /// SQLite store and create the key; a plain `get` costs a read.
+    pub fn counter(&self, key: &str) -> Result<i64, KvError> {
+        match self.get(key)? {
+            None => Ok(0),
+            Some(bytes) => decode_counter(&bytes)
+                .ok_or_else(|| KvError::Store(format!("{key} does not hold a counter"))),
+        }
+    }
+
     /// Atomically adds `delta`; a missing key counts as zero.
     pub fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         Ok(atomics::increment(&self.bucket, key, delta)?)
@@ -100,5 +112,39 @@ impl Store {
         }
         let _ = self.delete(&format!("{prefix}:{}", period.saturating_sub(2)));
         Ok(true)
+    }
+}
+
+/// A counter as a Spin store keeps it: Redis (`INCRBY`) as decimal text,
+/// Spin's SQLite store as 8 little-endian bytes. Eight bytes that are all
+/// decimal text are read as text: as little-endian they would exceed 3.4e18,
+/// a count no counter reaches.
+pub fn decode_counter(bytes: &[u8]) -> Option<i64> {
+    let as_text = std::str::from_utf8(bytes)
+        .ok()
+        .filter(|text| !text.is_empty())
+        .and_then(|text| text.parse::<i64>().ok());
+    match (as_text, <[u8; 8]>::try_from(bytes)) {
+        (Some(value), _) => Some(value),
+        (None, Ok(le)) => Some(i64::from_le_bytes(le)),
+        (None, Err(_)) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_counter;
+
+    #[test]
+    fn counters_decode_in_either_stores_encoding() {
+        assert_eq!(decode_counter(&7i64.to_le_bytes()), Some(7));
+        assert_eq!(decode_counter(&(-3i64).to_le_bytes()), Some(-3));
+        assert_eq!(decode_counter(&0i64.to_le_bytes()), Some(0));
+        assert_eq!(decode_counter(b"7"), Some(7));
+        assert_eq!(decode_counter(b"-12"), Some(-12));
+        assert_eq!(decode_counter(b"12345678"), Some(12_345_678));
+        assert_eq!(decode_counter(&10_000i64.to_le_bytes()), Some(10_000));
+        assert_eq!(decode_counter(b""), None);
+        assert_eq!(decode_counter(b"not a number"), None);
     }
 }
