@@ -8,7 +8,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::kv::{KvFaults, KvStore};
+use crate::kv::{KvFaults, KvStore, KvTally};
 use crate::outbound::OutboundPolicy;
 use crate::server::Watch;
 
@@ -29,6 +29,7 @@ pub struct WwsState {
     pub outbound: OutboundPolicy,
     /// This request's deadlines, read at every epoch tick.
     pub watch: Watch,
+    pub kv_tally: KvTally,
 }
 
 impl WasiView for WwsState {

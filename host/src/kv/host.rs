@@ -89,6 +89,7 @@ impl store::HostBucket for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
         let store = self.bucket(&bucket)?;
+        self.kv_tally.read(1);
         Ok(self.run(store.get(&key)).await)
     }
 
@@ -99,6 +100,7 @@ impl store::HostBucket for WwsState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
+        self.kv_tally.write(1);
         Ok(self.run(store.set(&key, &value)).await)
     }
 
@@ -108,6 +110,7 @@ impl store::HostBucket for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
+        self.kv_tally.write(1);
         Ok(self.run(store.delete(&key)).await)
     }
 
@@ -117,6 +120,7 @@ impl store::HostBucket for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<bool, store::Error>> {
         let store = self.bucket(&bucket)?;
+        self.kv_tally.read(1);
         Ok(self.run(store.exists(&key)).await)
     }
 
@@ -133,6 +137,7 @@ impl store::HostBucket for WwsState {
             )));
         }
         let store = self.bucket(&bucket)?;
+        self.kv_tally.read(1);
         Ok(self
             .run(store.keys())
             .await
@@ -153,6 +158,7 @@ impl atomics::Host for WwsState {
         delta: i64,
     ) -> wasmtime::Result<Result<i64, store::Error>> {
         let store = self.bucket(&bucket)?;
+        self.kv_tally.write(1);
         Ok(self.run_atomic(store.increment(&key, delta)).await)
     }
 
@@ -167,6 +173,7 @@ impl atomics::Host for WwsState {
             pending.key.clone(),
             pending.current.clone(),
         );
+        self.kv_tally.write(1);
         match self
             .run_atomic(store.swap(&key, expected.as_deref(), &value))
             .await
@@ -192,6 +199,7 @@ impl atomics::HostCas for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<Resource<KvCas>, store::Error>> {
         let store = self.bucket(&bucket)?;
+        self.kv_tally.read(1);
         let current = match self.run(store.get(&key)).await {
             Ok(current) => current,
             Err(error) => return Ok(Err(error)),
@@ -223,6 +231,7 @@ impl batch::Host for WwsState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
         let store = self.bucket(&bucket)?;
+        self.kv_tally.read(keys.len());
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
             match self.run(store.get(&key)).await {
@@ -239,6 +248,7 @@ impl batch::Host for WwsState {
         key_values: Vec<(String, Vec<u8>)>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
+        self.kv_tally.write(key_values.len());
         for (key, value) in key_values {
             if let Err(error) = self.run(store.set(&key, &value)).await {
                 return Ok(Err(error));
@@ -253,6 +263,7 @@ impl batch::Host for WwsState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
+        self.kv_tally.write(keys.len());
         for key in keys {
             if let Err(error) = self.run(store.delete(&key)).await {
                 return Ok(Err(error));

@@ -7,12 +7,14 @@ mod host;
 mod memory;
 mod redis_store;
 mod sqlite;
+mod tally;
 
 pub use faults::KvFaults;
 pub use host::{KvBucket, KvCas};
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 pub use sqlite::SqliteStore;
+pub use tally::KvTally;
 
 use std::path::Path;
 

@@ -30,7 +30,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::bindings::SpinHost;
-use crate::kv::{KvFaults, KvStore};
+use crate::kv::{KvFaults, KvStore, KvTally};
 use crate::manifest::App;
 use crate::outbound::{OutboundPolicy, Pool};
 use crate::runtime_config::RuntimeConfig;
@@ -337,7 +337,7 @@ impl Server {
         let request = request.map(|body| IdleDeadline::new(body, self.limits.body_idle));
         let run = Run {
             pre: &self.pre,
-            state: self.fresh_state(),
+            state: self.fresh_state(format!("{method} {path}")),
             response_head: self.limits.response_head,
             request_deadline: self.limits.request,
         };
@@ -362,7 +362,7 @@ impl Server {
         Ok(response)
     }
 
-    fn fresh_state(&self) -> WwsState {
+    fn fresh_state(&self, request: String) -> WwsState {
         WwsState {
             wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
@@ -374,6 +374,7 @@ impl Server {
                 pool: self.pool.clone(),
             },
             watch: Watch::new(Instant::now(), self.limits.request, self.limits.busy),
+            kv_tally: KvTally::new(request),
         }
     }
 }
