@@ -107,7 +107,12 @@ impl Store {
     /// deleted, so markers stay bounded. For once-a-period chores such as
     /// sweeping expired entries.
     pub fn claim_period(&self, prefix: &str, period: u64) -> Result<bool, KvError> {
-        if self.increment(&format!("{prefix}:{period}"), 1)? != 1 {
+        let marker = format!("{prefix}:{period}");
+        // Claimed already (the common case): a read, not a write.
+        if self.counter(&marker)? > 0 {
+            return Ok(false);
+        }
+        if self.increment(&marker, 1)? != 1 {
             return Ok(false);
         }
         let _ = self.delete(&format!("{prefix}:{}", period.saturating_sub(2)));
