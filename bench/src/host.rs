@@ -20,6 +20,7 @@ impl Host {
         redis: Option<&str>,
         variables: &[(String, String)],
         stderr_log: Option<&Path>,
+        rust_log: Option<&str>,
     ) -> Result<Self> {
         let state = tempfile::tempdir()?;
         let mut command = Command::new(binary);
@@ -38,6 +39,9 @@ impl Host {
         }
         for (name, value) in variables {
             command.arg("--variable").arg(format!("{name}={value}"));
+        }
+        if let Some(filter) = rust_log {
+            command.env("RUST_LOG", filter);
         }
         let stderr = match stderr_log {
             Some(path) => Stdio::from(std::fs::File::create(path)?),

@@ -7,9 +7,11 @@
 //!
 //! `wws-bench soak [options]` runs the soak instead (see [`soak`]);
 //! `--slow-clients N` measures N stalled connections instead (see
-//! [`slow_clients`]).
+//! [`slow_clients`]), and `--kv-ops` the store operations per request of
+//! each scenario on each store (see [`kv_ops`]).
 
 mod host;
+mod kv_ops;
 mod load;
 mod mock;
 mod probe;
@@ -34,6 +36,7 @@ struct Options {
     duration: Duration,
     shape: mock::Shape,
     slow_clients: Option<usize>,
+    kv_ops: bool,
 }
 
 fn options() -> Result<Options> {
@@ -50,6 +53,7 @@ fn options() -> Result<Options> {
             chunk_gap: Duration::from_millis(10),
         },
         slow_clients: None,
+        kv_ops: false,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -60,6 +64,7 @@ fn options() -> Result<Options> {
             "--redis" => options.redis = Some(value()?),
             "--seconds" => options.duration = Duration::from_secs(value()?.parse()?),
             "--slow-clients" => options.slow_clients = Some(value()?.parse()?),
+            "--kv-ops" => options.kv_ops = true,
             "--upstream-latency-ms" => {
                 options.shape.latency = Duration::from_millis(value()?.parse()?)
             }
@@ -83,14 +88,18 @@ async fn main() -> Result<()> {
             None,
             &variables(&upstream),
             None,
+            None,
         )?;
         return slow_clients::run(&host, connections, CHAT).await;
     }
-    let mut report = Report::default();
     let mut stores = vec![("sqlite", None)];
     if let Some(url) = &options.redis {
         stores.push(("redis", Some(url.as_str())));
     }
+    if options.kv_ops {
+        return count_kv_ops(&options, &upstream, &stores).await;
+    }
+    let mut report = Report::default();
     for (store, redis) in stores {
         eprintln!("--- {store}");
         let host = host::Host::start(
@@ -98,6 +107,7 @@ async fn main() -> Result<()> {
             &options.root,
             redis,
             &variables(&upstream),
+            None,
             None,
         )?;
         run_store(&options, &upstream, &host, store, &mut report).await?;
@@ -111,6 +121,49 @@ async fn main() -> Result<()> {
     std::fs::create_dir_all(out.parent().context("results folder")?)?;
     std::fs::write(&out, serde_json::to_vec_pretty(&report.to_json())?)?;
     eprintln!("results: {}", out.display());
+    Ok(())
+}
+
+async fn count_kv_ops(
+    options: &Options,
+    upstream: &str,
+    stores: &[(&str, Option<&str>)],
+) -> Result<()> {
+    let scenarios = [
+        kv_ops::Scenario {
+            name: "AI request (cached session)",
+            body: CHAT,
+            signed_in: true,
+        },
+        kv_ops::Scenario {
+            name: "cache hit",
+            body: CACHEABLE,
+            signed_in: true,
+        },
+        kv_ops::Scenario {
+            name: "streamed AI request",
+            body: STREAM,
+            signed_in: true,
+        },
+        kv_ops::Scenario {
+            name: "rejected (401)",
+            body: CHAT,
+            signed_in: false,
+        },
+    ];
+    for (store, redis) in stores {
+        let logs = tempfile::tempdir()?;
+        let log = logs.path().join("host-stderr.log");
+        let host = host::Host::start(
+            &options.host,
+            &options.root,
+            *redis,
+            &variables(upstream),
+            Some(&log),
+            Some(kv_ops::RUST_LOG),
+        )?;
+        kv_ops::run(&host, &log, store, &scenarios).await?;
+    }
     Ok(())
 }
 

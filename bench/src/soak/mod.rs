@@ -101,6 +101,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<()> {
         options.redis.as_deref(),
         &variables(&upstream),
         Some(&out.join("host-stderr.log")),
+        None,
     )?;
     let store = Arc::new(match &options.redis {
         Some(url) => keys::Store::redis(url)?,
