@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use wasmtime::{CallHook, Store, UpdateDeadline};
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -123,18 +123,12 @@ impl Run<'_> {
     }
 }
 
-/// Wires the state's watch into the store: the call hook marks every
-/// return from the host, the epoch callback checks the watch at each tick
-/// (and yields, so a computing guest never holds an executor thread).
+/// Wires the state's watch into the store: the epoch callback checks the
+/// deadline at each tick and yields, so a computing guest never holds an
+/// executor thread.
 fn install_watch(store: &mut Store<WwsState>) {
-    store.call_hook(|mut store, hook| {
-        if matches!(hook, CallHook::ReturningFromHost | CallHook::CallingWasm) {
-            store.data_mut().watch.resumed(Instant::now());
-        }
-        Ok(())
-    });
-    store.epoch_deadline_callback(|mut store| {
-        store.data_mut().watch.ticked(Instant::now())?;
+    store.epoch_deadline_callback(|store| {
+        store.data().watch.ticked(Instant::now())?;
         Ok(UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);

@@ -17,11 +17,8 @@ pub struct Limits {
     /// gets 504 and the guest is stopped.
     pub response_head: Duration,
     /// The whole guest task, response body and background work included:
-    /// the end for a guest that stalls.
+    /// the end for a guest that stalls or loops.
     pub request: Duration,
-    /// Longest stretch a guest may compute without waiting for I/O: the
-    /// end for a guest that loops.
-    pub busy: Duration,
     /// Open connections per client address.
     pub connections_per_client: usize,
     /// Guest instances (requests in progress, streams included) per client
@@ -41,7 +38,6 @@ impl Default for Limits {
             response_head: Duration::from_secs(300),
             // Long streamed completions run for minutes.
             request: Duration::from_secs(1800),
-            busy: Duration::from_secs(5),
             connections_per_client: 256,
             requests_per_client: 128,
             instances: INSTANCE_SLOTS as usize,

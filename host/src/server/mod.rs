@@ -373,7 +373,7 @@ impl Server {
                 allowed: self.allowed_hosts.clone(),
                 pool: self.pool.clone(),
             },
-            watch: Watch::new(Instant::now(), self.limits.request, self.limits.busy),
+            watch: Watch::new(Instant::now(), self.limits.request),
             kv_tally: KvTally::new(request),
         }
     }

@@ -306,7 +306,7 @@ async fn a_guest_that_computes_forever_is_stopped_and_others_are_served() {
     let gateway = Gateway::start_with_limits(
         app.path().join("spin.toml"),
         Limits {
-            busy: Duration::from_millis(500),
+            request: Duration::from_millis(500),
             ..Limits::default()
         },
     )
