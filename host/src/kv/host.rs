@@ -29,21 +29,33 @@ impl WwsState {
         Ok(self.table.get(bucket)?.store.clone())
     }
 
-    /// Runs one store operation, through the test-mode fault switch if set.
-    /// The future owns what it needs so it stays `Send` without `self`.
-    fn run<T, F: Future<Output = Result<T, KvError>>>(
-        &self,
+    /// Runs one store read, counted in the request's tally and passed
+    /// through the test-mode fault switch if set. The future owns what it
+    /// needs so it stays `Send` without `self`.
+    fn read<T, F: Future<Output = Result<T, KvError>>>(
+        &mut self,
         operation: F,
     ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
+        self.kv_tally.read();
         self.guarded(false, operation)
     }
 
-    /// As [`Self::run`], for increments and swaps, which the fault switch
-    /// can break on their own.
-    fn run_atomic<T, F: Future<Output = Result<T, KvError>>>(
-        &self,
+    /// As [`Self::read`], for a write.
+    fn write<T, F: Future<Output = Result<T, KvError>>>(
+        &mut self,
         operation: F,
     ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
+        self.kv_tally.write();
+        self.guarded(false, operation)
+    }
+
+    /// As [`Self::write`], for increments and swaps, which the fault switch
+    /// can break on their own.
+    fn write_atomic<T, F: Future<Output = Result<T, KvError>>>(
+        &mut self,
+        operation: F,
+    ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
+        self.kv_tally.write();
         self.guarded(true, operation)
     }
 
@@ -89,8 +101,7 @@ impl store::HostBucket for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
         let store = self.bucket(&bucket)?;
-        self.kv_tally.read(1);
-        Ok(self.run(store.get(&key)).await)
+        Ok(self.read(store.get(&key)).await)
     }
 
     async fn set(
@@ -100,8 +111,7 @@ impl store::HostBucket for WwsState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
-        self.kv_tally.write(1);
-        Ok(self.run(store.set(&key, &value)).await)
+        Ok(self.write(store.set(&key, &value)).await)
     }
 
     async fn delete(
@@ -110,8 +120,7 @@ impl store::HostBucket for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
-        self.kv_tally.write(1);
-        Ok(self.run(store.delete(&key)).await)
+        Ok(self.write(store.delete(&key)).await)
     }
 
     async fn exists(
@@ -120,8 +129,7 @@ impl store::HostBucket for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<bool, store::Error>> {
         let store = self.bucket(&bucket)?;
-        self.kv_tally.read(1);
-        Ok(self.run(store.exists(&key)).await)
+        Ok(self.read(store.exists(&key)).await)
     }
 
     /// All keys in one page, as Spin's stores answer; like Spin 4.0.2, a
@@ -137,9 +145,8 @@ impl store::HostBucket for WwsState {
             )));
         }
         let store = self.bucket(&bucket)?;
-        self.kv_tally.read(1);
         Ok(self
-            .run(store.keys())
+            .read(store.keys())
             .await
             .map(|keys| store::KeyResponse { keys, cursor: None }))
     }
@@ -158,8 +165,7 @@ impl atomics::Host for WwsState {
         delta: i64,
     ) -> wasmtime::Result<Result<i64, store::Error>> {
         let store = self.bucket(&bucket)?;
-        self.kv_tally.write(1);
-        Ok(self.run_atomic(store.increment(&key, delta)).await)
+        Ok(self.write_atomic(store.increment(&key, delta)).await)
     }
 
     async fn swap(
@@ -173,9 +179,8 @@ impl atomics::Host for WwsState {
             pending.key.clone(),
             pending.current.clone(),
         );
-        self.kv_tally.write(1);
         match self
-            .run_atomic(store.swap(&key, expected.as_deref(), &value))
+            .write_atomic(store.swap(&key, expected.as_deref(), &value))
             .await
         {
             Ok(true) => {
@@ -199,8 +204,7 @@ impl atomics::HostCas for WwsState {
         key: String,
     ) -> wasmtime::Result<Result<Resource<KvCas>, store::Error>> {
         let store = self.bucket(&bucket)?;
-        self.kv_tally.read(1);
-        let current = match self.run(store.get(&key)).await {
+        let current = match self.read(store.get(&key)).await {
             Ok(current) => current,
             Err(error) => return Ok(Err(error)),
         };
@@ -231,10 +235,9 @@ impl batch::Host for WwsState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
         let store = self.bucket(&bucket)?;
-        self.kv_tally.read(keys.len());
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
-            match self.run(store.get(&key)).await {
+            match self.read(store.get(&key)).await {
                 Ok(value) => values.push((key, value)),
                 Err(error) => return Ok(Err(error)),
             }
@@ -248,9 +251,8 @@ impl batch::Host for WwsState {
         key_values: Vec<(String, Vec<u8>)>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
-        self.kv_tally.write(key_values.len());
         for (key, value) in key_values {
-            if let Err(error) = self.run(store.set(&key, &value)).await {
+            if let Err(error) = self.write(store.set(&key, &value)).await {
                 return Ok(Err(error));
             }
         }
@@ -263,9 +265,8 @@ impl batch::Host for WwsState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let store = self.bucket(&bucket)?;
-        self.kv_tally.write(keys.len());
         for key in keys {
-            if let Err(error) = self.run(store.delete(&key)).await {
+            if let Err(error) = self.write(store.delete(&key)).await {
                 return Ok(Err(error));
             }
         }

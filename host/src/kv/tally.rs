@@ -6,39 +6,41 @@
 /// Logged at debug level (`RUST_LOG=wws_host::kv=debug`) when the guest's
 /// state is dropped, after its last operation, streams included.
 pub struct KvTally {
-    request: String,
+    /// Method and path (a query may carry secrets); `None` when the line
+    /// would not be logged, so the hot path builds no string for it.
+    request: Option<String>,
     reads: u32,
     writes: u32,
 }
 
 impl KvTally {
-    /// `request` names the request in the log line (method and path only:
-    /// a query may carry secrets).
-    pub fn new(request: String) -> Self {
+    pub fn new(method: &http::Method, path: &str) -> Self {
+        let logged = tracing::enabled!(target: "wws_host::kv", tracing::Level::DEBUG);
         Self {
-            request,
+            request: logged.then(|| format!("{method} {path}")),
             reads: 0,
             writes: 0,
         }
     }
 
-    pub fn read(&mut self, keys: usize) {
-        self.reads = self.reads.saturating_add(keys as u32);
+    pub fn read(&mut self) {
+        self.reads = self.reads.saturating_add(1);
     }
 
-    pub fn write(&mut self, keys: usize) {
-        self.writes = self.writes.saturating_add(keys as u32);
+    pub fn write(&mut self) {
+        self.writes = self.writes.saturating_add(1);
     }
 }
 
 impl Drop for KvTally {
     fn drop(&mut self) {
-        tracing::debug!(
-            target: "wws_host::kv",
-            "{}: {} KV reads, {} KV writes",
-            self.request,
-            self.reads,
-            self.writes
-        );
+        if let Some(request) = &self.request {
+            tracing::debug!(
+                target: "wws_host::kv",
+                "{request}: {} KV reads, {} KV writes",
+                self.reads,
+                self.writes
+            );
+        }
     }
 }

@@ -337,7 +337,7 @@ impl Server {
         let request = request.map(|body| IdleDeadline::new(body, self.limits.body_idle));
         let run = Run {
             pre: &self.pre,
-            state: self.fresh_state(format!("{method} {path}")),
+            state: self.fresh_state(KvTally::new(&method, &path)),
             response_head: self.limits.response_head,
             request_deadline: self.limits.request,
         };
@@ -362,7 +362,7 @@ impl Server {
         Ok(response)
     }
 
-    fn fresh_state(&self, request: String) -> WwsState {
+    fn fresh_state(&self, kv_tally: KvTally) -> WwsState {
         WwsState {
             wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
@@ -374,7 +374,7 @@ impl Server {
                 pool: self.pool.clone(),
             },
             watch: Watch::new(Instant::now(), self.limits.request),
-            kv_tally: KvTally::new(request),
+            kv_tally,
         }
     }
 }
