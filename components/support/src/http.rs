@@ -9,7 +9,7 @@ use wasip2::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
     RequestOptions, Scheme,
 };
-use wasip2::io::streams::InputStream;
+use wasip2::io::streams::{InputStream, StreamError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -296,7 +296,16 @@ fn write_body(body: &OutgoingBody, source: Body<'_>) -> Result<(), HttpError> {
             }
         }
     }
-    Write::flush(&mut stream).map_err(broken)
+    // With a declared length, the host's HTTP client drops its end of the
+    // stream as soon as it holds the last byte, so a flush racing it finds
+    // the stream closed although everything was handed over; a body that
+    // did break shows in the response future, which the caller reads next.
+    match stream.blocking_flush() {
+        Ok(()) | Err(StreamError::Closed) => Ok(()),
+        Err(StreamError::LastOperationFailed(error)) => {
+            Err(HttpError::Transport(error.to_debug_string()))
+        }
+    }
 }
 
 #[cfg(test)]
