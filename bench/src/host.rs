@@ -18,6 +18,7 @@ impl Host {
         binary: &Path,
         root: &Path,
         redis: Option<&str>,
+        spin_costs: bool,
         variables: &[(String, String)],
         stderr_log: Option<&Path>,
         rust_log: Option<&str>,
@@ -36,6 +37,9 @@ impl Host {
                 format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
             )?;
             command.arg("--runtime-config-file").arg(config);
+        }
+        if spin_costs {
+            command.arg("--spin-costs");
         }
         for (name, value) in variables {
             command.arg("--variable").arg(format!("{name}={value}"));

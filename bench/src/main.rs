@@ -6,12 +6,15 @@
 //! `target/bench/results.json`.
 //!
 //! `wws-bench soak [options]` runs the soak instead (see [`soak`]);
-//! `--slow-clients N` measures N stalled connections instead (see
-//! [`slow_clients`]), and `--kv-ops` the store operations per request of
-//! each scenario on each store (see [`kv_ops`]).
+//! `--store NAME` (repeatable) keeps only the store profiles named
+//! (`sqlite`, `sqlite-spin-costs`, `redis`); `--slow-clients N` measures N
+//! stalled connections instead (see
+//! [`slow_clients`]), and `--host-calls` the store operations and
+//! configuration reads per request of each scenario on each store (see
+//! [`host_calls`]).
 
 mod host;
-mod kv_ops;
+mod host_calls;
 mod load;
 mod mock;
 mod probe;
@@ -36,7 +39,9 @@ struct Options {
     duration: Duration,
     shape: mock::Shape,
     slow_clients: Option<usize>,
-    kv_ops: bool,
+    host_calls: bool,
+    /// Only the store profiles named (`--store`, repeatable); all if none.
+    only_stores: Vec<String>,
 }
 
 fn options() -> Result<Options> {
@@ -53,7 +58,8 @@ fn options() -> Result<Options> {
             chunk_gap: Duration::from_millis(10),
         },
         slow_clients: None,
-        kv_ops: false,
+        host_calls: false,
+        only_stores: Vec::new(),
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -64,7 +70,8 @@ fn options() -> Result<Options> {
             "--redis" => options.redis = Some(value()?),
             "--seconds" => options.duration = Duration::from_secs(value()?.parse()?),
             "--slow-clients" => options.slow_clients = Some(value()?.parse()?),
-            "--kv-ops" => options.kv_ops = true,
+            "--host-calls" => options.host_calls = true,
+            "--store" => options.only_stores.push(value()?),
             "--upstream-latency-ms" => {
                 options.shape.latency = Duration::from_millis(value()?.parse()?)
             }
@@ -86,26 +93,32 @@ async fn main() -> Result<()> {
             &options.host,
             &options.root,
             None,
+            false,
             &variables(&upstream),
             None,
             None,
         )?;
         return slow_clients::run(&host, connections, CHAT).await;
     }
-    let mut stores = vec![("sqlite", None)];
+    // Each store as this host runs it; SQLite also as Spin runs it.
+    let mut stores = vec![("sqlite", None, false), (SPIN_COSTS, None, true)];
     if let Some(url) = &options.redis {
-        stores.push(("redis", Some(url.as_str())));
+        stores.push(("redis", Some(url.as_str()), false));
     }
-    if options.kv_ops {
-        return count_kv_ops(&options, &upstream, &stores).await;
+    if !options.only_stores.is_empty() {
+        stores.retain(|(name, _, _)| options.only_stores.iter().any(|only| only == name));
+    }
+    if options.host_calls {
+        return count_host_calls(&options, &upstream, &stores).await;
     }
     let mut report = Report::default();
-    for (store, redis) in stores {
+    for (store, redis, spin_costs) in stores {
         eprintln!("--- {store}");
         let host = host::Host::start(
             &options.host,
             &options.root,
             redis,
+            spin_costs,
             &variables(&upstream),
             None,
             None,
@@ -124,48 +137,52 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-async fn count_kv_ops(
+async fn count_host_calls(
     options: &Options,
     upstream: &str,
-    stores: &[(&str, Option<&str>)],
+    stores: &[(&str, Option<&str>, bool)],
 ) -> Result<()> {
     let scenarios = [
-        kv_ops::Scenario {
+        host_calls::Scenario {
             name: "AI request (cached session)",
             body: CHAT,
             signed_in: true,
         },
-        kv_ops::Scenario {
+        host_calls::Scenario {
             name: "cache hit",
             body: CACHEABLE,
             signed_in: true,
         },
-        kv_ops::Scenario {
+        host_calls::Scenario {
             name: "streamed AI request",
             body: STREAM,
             signed_in: true,
         },
-        kv_ops::Scenario {
+        host_calls::Scenario {
             name: "rejected (401)",
             body: CHAT,
             signed_in: false,
         },
     ];
-    for (store, redis) in stores {
+    for (store, redis, _) in stores.iter().filter(|(_, _, spin_costs)| !spin_costs) {
         let logs = tempfile::tempdir()?;
         let log = logs.path().join("host-stderr.log");
         let host = host::Host::start(
             &options.host,
             &options.root,
             *redis,
+            false,
             &variables(upstream),
             Some(&log),
-            Some(kv_ops::RUST_LOG),
+            Some(host_calls::RUST_LOG),
         )?;
-        kv_ops::run(&host, &log, store, &scenarios).await?;
+        host_calls::run(&host, &log, store, &scenarios).await?;
     }
     Ok(())
 }
+
+/// The store profile of SQLite run as Spin runs it (`wws-host --spin-costs`).
+const SPIN_COSTS: &str = "sqlite-spin-costs";
 
 /// Points the app at the mock; limits high enough never to refuse the load.
 fn variables(upstream: &str) -> Vec<(String, String)> {

@@ -5,10 +5,18 @@ use crate::state::WwsState;
 
 impl store::Host for WwsState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, store::Error>> {
+        self.calls.config_read();
+        if let Some(costs) = &self.spin_costs {
+            costs.variable_read(&key);
+        }
         Ok(Ok(self.variables.get(&key).cloned()))
     }
 
     async fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, store::Error>> {
+        self.calls.config_read();
+        if let Some(costs) = &self.spin_costs {
+            costs.all_variables_read();
+        }
         Ok(Ok(self
             .variables
             .iter()

@@ -12,8 +12,10 @@ pub mod manifest;
 mod outbound;
 pub mod runtime_config;
 mod server;
+mod spin_costs;
 mod state;
 pub mod summary;
+mod tally;
 pub mod template;
 pub mod variables;
 

@@ -54,6 +54,13 @@ enum Command {
         demo: bool,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Benchmark mode: charge the component's host calls what Spin 4.0.2
+        /// charges them (its SQLite store's defaults and blocking calls, a
+        /// blocking environment lookup per variable read, every variable
+        /// resolved again for an instance's first outgoing request), so a run
+        /// shows what they cost under `spin up`. Slower on purpose.
+        #[arg(long)]
+        spin_costs: bool,
     },
     /// Validate the manifest, runtime config, variables and component, open
     /// the stores, and ask the component's health check whether the store
@@ -141,6 +148,7 @@ impl AppArgs {
             process_variables: true,
             state_dir: self.state_dir,
             limits: Limits::default(),
+            spin_costs: false,
         }
     }
 }
@@ -194,7 +202,8 @@ async fn run() {
             listen,
             demo,
             limits,
-        } => up(app, listen, demo, limits.limits()).await,
+            spin_costs,
+        } => up(app, listen, demo, limits.limits(), spin_costs).await,
         Command::Check { app } => cli::check::run(&app.options(HashMap::new())).await,
     };
     if let Err(error) = outcome {
@@ -203,7 +212,13 @@ async fn run() {
     }
 }
 
-async fn up(app: AppArgs, listen: SocketAddr, demo: bool, limits: Limits) -> Result<()> {
+async fn up(
+    app: AppArgs,
+    listen: SocketAddr,
+    demo: bool,
+    limits: Limits,
+    spin_costs: bool,
+) -> Result<()> {
     let demo_variables = if demo {
         wws_host::demo::start().await?
     } else {
@@ -211,6 +226,7 @@ async fn up(app: AppArgs, listen: SocketAddr, demo: bool, limits: Limits) -> Res
     };
     let options = HostOptions {
         limits,
+        spin_costs,
         ..app.options(demo_variables)
     };
     let server = Arc::new(Server::load(&options).await?);

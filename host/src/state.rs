@@ -8,9 +8,11 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::kv::{KvFaults, KvStore, KvTally};
+use crate::kv::{KvFaults, KvStore};
 use crate::outbound::OutboundPolicy;
 use crate::server::Watch;
+use crate::spin_costs::SpinCosts;
+use crate::tally::HostCallTally;
 
 /// The stores a component may open, by label.
 pub struct KvStores {
@@ -29,7 +31,9 @@ pub struct WwsState {
     pub outbound: OutboundPolicy,
     /// This request's deadlines, read at every epoch tick.
     pub watch: Watch,
-    pub kv_tally: KvTally,
+    pub calls: HostCallTally,
+    /// Benchmark mode: Spin's cost of each configuration read.
+    pub spin_costs: Option<SpinCosts>,
 }
 
 impl WasiView for WwsState {

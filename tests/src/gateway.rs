@@ -150,6 +150,7 @@ impl Gateway {
             kv_faults: Some(faults.clone()),
             spin_http_semantics: http == HostHttp::Spin,
             limits,
+            spin_costs: false,
         };
         let server = Arc::new(Server::load(&options).await?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -99,6 +99,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<()> {
         &options.host,
         &options.root,
         options.redis.as_deref(),
+        false,
         &variables(&upstream),
         Some(&out.join("host-stderr.log")),
         None,

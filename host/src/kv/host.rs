@@ -36,7 +36,7 @@ impl WwsState {
         &mut self,
         operation: F,
     ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
-        self.kv_tally.read();
+        self.calls.kv_read();
         self.guarded(false, operation)
     }
 
@@ -45,7 +45,7 @@ impl WwsState {
         &mut self,
         operation: F,
     ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
-        self.kv_tally.write();
+        self.calls.kv_write();
         self.guarded(false, operation)
     }
 
@@ -55,7 +55,7 @@ impl WwsState {
         &mut self,
         operation: F,
     ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
-        self.kv_tally.write();
+        self.calls.kv_write();
         self.guarded(true, operation)
     }
 
@@ -84,6 +84,10 @@ impl store::Host for WwsState {
         &mut self,
         identifier: String,
     ) -> wasmtime::Result<Result<Resource<KvBucket>, store::Error>> {
+        self.calls.kv_open();
+        if let Some(costs) = &self.spin_costs {
+            costs.store_opened();
+        }
         if !self.kv.allowed_labels.contains(&identifier) {
             return Ok(Err(store::Error::AccessDenied));
         }

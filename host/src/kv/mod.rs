@@ -7,14 +7,12 @@ mod host;
 mod memory;
 mod redis_store;
 mod sqlite;
-mod tally;
 
 pub use faults::KvFaults;
 pub use host::{KvBucket, KvCas};
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
-pub use sqlite::SqliteStore;
-pub use tally::KvTally;
+pub use sqlite::{Costs as SqliteCosts, SqliteStore};
 
 use std::path::Path;
 
@@ -49,14 +47,18 @@ pub enum KvStore {
 impl KvStore {
     /// Opens the store `config` describes; relative SQLite paths are taken
     /// from `state_dir` (Spin's `.spin/` next to the manifest).
-    pub async fn open(config: &StoreConfig, state_dir: &Path) -> anyhow::Result<Self> {
+    pub async fn open(
+        config: &StoreConfig,
+        state_dir: &Path,
+        sqlite_costs: SqliteCosts,
+    ) -> anyhow::Result<Self> {
         Ok(match config {
             StoreConfig::Spin { path } => {
                 let path = match path {
                     Some(path) => path.clone(),
                     None => state_dir.join(DEFAULT_SQLITE_FILE),
                 };
-                KvStore::Sqlite(SqliteStore::open(&path)?)
+                KvStore::Sqlite(SqliteStore::open(&path, sqlite_costs)?)
             }
             StoreConfig::Redis { url } => {
                 // The client retries a refused connection forever; at start-up

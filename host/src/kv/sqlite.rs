@@ -4,6 +4,11 @@
 //! Read-modify-write operations run in `BEGIN IMMEDIATE` transactions, which
 //! take SQLite's write lock first, so they are atomic even when several
 //! processes share the file.
+//!
+//! [`Costs::Spin`] opens the file the way Spin 4.0.2's `key-value-spin` does
+//! (SQLite's defaults: rollback journal, full sync, so every write commits
+//! with its own fsyncs; each call blocks its worker thread), so a benchmark
+//! run with it shows what the guest's store calls cost under `spin up`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -15,22 +20,41 @@ use super::{KvError, decode_counter};
 
 const STORE: &str = "default";
 
+/// How the file is run: this host's tuning, or Spin's defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Costs {
+    #[default]
+    Tuned,
+    Spin,
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    costs: Costs,
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    pub fn open(path: &Path, costs: Costs) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let connection = Connection::open(path)?;
         connection.busy_timeout(Duration::from_secs(5))?;
-        // WAL lets readers proceed during a write; NORMAL sync is durable
-        // across process crashes, which is what a cache and counters need.
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        match costs {
+            // WAL lets readers proceed during a write; NORMAL sync is durable
+            // across process crashes, which is what a cache and counters need.
+            Costs::Tuned => {
+                connection.pragma_update(None, "journal_mode", "WAL")?;
+                connection.pragma_update(None, "synchronous", "NORMAL")?;
+            }
+            // The journal mode is stored in the file, so a file this host
+            // once switched to WAL is switched back to Spin's default.
+            Costs::Spin => {
+                connection.pragma_update(None, "journal_mode", "DELETE")?;
+                connection.pragma_update(None, "synchronous", "FULL")?;
+            }
+        }
         connection.execute(
             "CREATE TABLE IF NOT EXISTS spin_key_value (
                 store TEXT NOT NULL,
@@ -42,12 +66,19 @@ impl SqliteStore {
         )?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
+            costs,
         })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, KvError>) -> Result<T, KvError> {
-        let mut connection = self.connection.lock().map_err(|_| KvError::Poisoned)?;
-        f(&mut connection)
+        let run = || {
+            let mut connection = self.connection.lock().map_err(|_| KvError::Poisoned)?;
+            f(&mut connection)
+        };
+        match self.costs {
+            Costs::Tuned => run(),
+            Costs::Spin => tokio::task::block_in_place(run),
+        }
     }
 
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
@@ -133,12 +164,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wws-sqlite-{}", std::process::id()));
         let path = dir.join("kv.db");
         {
-            let store = SqliteStore::open(&path).unwrap();
+            let store = SqliteStore::open(&path, Costs::Tuned).unwrap();
             assert_eq!(store.increment("hits", 5).unwrap(), 5);
             assert!(store.swap("k", None, b"v1").unwrap());
             assert!(!store.swap("k", Some(b"other"), b"v2").unwrap());
         }
-        let store = SqliteStore::open(&path).unwrap();
+        // Reopened as Spin opens it: the file leaves WAL for the rollback journal.
+        let store = SqliteStore::open(&path, Costs::Spin).unwrap();
+        let journal: String = store
+            .with(|connection| {
+                Ok(connection.query_row("PRAGMA journal_mode", [], |row| row.get(0))?)
+            })
+            .unwrap();
+        assert_eq!(journal, "delete");
         assert_eq!(
             store.get("hits").unwrap(),
             Some(5i64.to_le_bytes().to_vec())

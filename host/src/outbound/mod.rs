@@ -12,10 +12,13 @@ pub use probe::{Redirect, redirect_of};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::allowed_hosts::AllowedHosts;
+use crate::spin_costs::SpinCosts;
 
 pub struct OutboundPolicy {
     pub allowed: Arc<AllowedHosts>,
     pub pool: Arc<Pool>,
+    /// Benchmark mode: Spin's per-instance allow-list resolution.
+    pub spin_costs: Option<SpinCosts>,
 }
 
 type SendFuture = Box<
@@ -37,6 +40,9 @@ impl WasiHttpHooks for OutboundPolicy {
         options: Option<RequestOptions>,
         fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
+        if let Some(costs) = &mut self.spin_costs {
+            costs.outgoing_request();
+        }
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("http");
         let host = uri.host().unwrap_or("");

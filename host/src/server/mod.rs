@@ -30,12 +30,14 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::bindings::SpinHost;
-use crate::kv::{KvFaults, KvStore, KvTally};
+use crate::kv::{KvFaults, KvStore, SqliteCosts};
 use crate::manifest::App;
 use crate::outbound::{OutboundPolicy, Pool};
 use crate::runtime_config::RuntimeConfig;
+use crate::spin_costs::SpinCosts;
 use crate::state::{KvStores, WwsState};
 use crate::summary::{Shown, Summary, describe_store};
+use crate::tally::HostCallTally;
 use crate::variables::{Resolved, Sources};
 use admission::PerClient;
 use guest::{GuestError, Held, Run};
@@ -70,6 +72,9 @@ pub struct HostOptions {
     pub spin_http_semantics: bool,
     /// Deadlines and per-client caps.
     pub limits: Limits,
+    /// Benchmark mode: charge host calls what Spin charges them (see
+    /// [`SpinCosts`]).
+    pub spin_costs: bool,
 }
 
 /// A loaded application, ready to serve.
@@ -87,6 +92,7 @@ pub struct Server {
     allowed_hosts: Arc<AllowedHosts>,
     /// Keep-alive upstream connections, shared by every request.
     pool: Arc<Pool>,
+    spin_costs: Option<SpinCosts>,
     summary: Summary,
 }
 
@@ -131,12 +137,17 @@ impl Server {
             .state_dir
             .clone()
             .unwrap_or_else(|| app.dir.join(".spin"));
+        let sqlite_costs = if options.spin_costs {
+            SqliteCosts::Spin
+        } else {
+            SqliteCosts::Tuned
+        };
         let mut stores = HashMap::new();
         let mut described_stores = Vec::new();
         for label in &component.key_value_stores {
             let config = runtime_config.store(label, &app.component_id, &state_dir)?;
             described_stores.push((label.clone(), describe_store(&config)));
-            let store = KvStore::open(&config, &state_dir)
+            let store = KvStore::open(&config, &state_dir, sqlite_costs)
                 .await
                 .with_context(|| format!("opening key-value store {label:?}"))?;
             stores.insert(label.clone(), store);
@@ -177,6 +188,9 @@ impl Server {
             )),
             connections: PerClient::default(),
             requests: PerClient::default(),
+            spin_costs: options
+                .spin_costs
+                .then(|| SpinCosts::new(variables.keys().cloned())),
             variables: Arc::new(variables),
             allowed_hosts: Arc::new(allowed_hosts),
             pool: Arc::default(),
@@ -337,7 +351,7 @@ impl Server {
         let request = request.map(|body| IdleDeadline::new(body, self.limits.body_idle));
         let run = Run {
             pre: &self.pre,
-            state: self.fresh_state(KvTally::new(&method, &path)),
+            state: self.fresh_state(HostCallTally::new(&method, &path)),
             response_head: self.limits.response_head,
             request_deadline: self.limits.request,
         };
@@ -362,7 +376,7 @@ impl Server {
         Ok(response)
     }
 
-    fn fresh_state(&self, kv_tally: KvTally) -> WwsState {
+    fn fresh_state(&self, calls: HostCallTally) -> WwsState {
         WwsState {
             wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
@@ -372,9 +386,11 @@ impl Server {
             outbound: OutboundPolicy {
                 allowed: self.allowed_hosts.clone(),
                 pool: self.pool.clone(),
+                spin_costs: self.spin_costs.clone(),
             },
+            spin_costs: self.spin_costs.clone(),
             watch: Watch::new(Instant::now(), self.limits.request),
-            kv_tally,
+            calls,
         }
     }
 }

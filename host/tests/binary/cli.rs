@@ -108,6 +108,28 @@ fn demo_mode_answers_without_any_account() {
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
 }
 
+/// The benchmark's Spin-cost mode serves the same answers, with the SQLite
+/// file in Spin's rollback-journal mode rather than this host's WAL.
+#[test]
+fn spin_cost_mode_serves_the_same_answers_on_spins_journal() {
+    let body = r#"{"messages":[{"role":"user","content":"ping"}]}"#;
+    let headers = "Authorization: Bearer demo-token\r\nContent-Type: application/json\r\n";
+    for (extra, wal_expected) in [
+        (&["--demo"][..], true),
+        (&["--demo", "--spin-costs"], false),
+    ] {
+        let running = Running::start(extra);
+        let answer = request(&running.url, "POST /v1/chat/completions", headers, body);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{extra:?}: {answer}");
+        assert!(
+            answer.contains("you said \\\"ping\\\""),
+            "{extra:?}: {answer}"
+        );
+        let wal = running.state.path().join("sqlite_key_value.db-wal");
+        assert_eq!(wal.exists(), wal_expected, "{extra:?}: {}", wal.display());
+    }
+}
+
 /// One JSON line per request: the request id is kept when the caller sent
 /// one and generated otherwise, echoed, and the line names route, provider,
 /// model and status, but never the bearer token or the prompt.

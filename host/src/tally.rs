@@ -1,0 +1,62 @@
+//! The host calls one request's guest makes, counted as it makes them: what
+//! a request asks of its host. Each store operation is a round trip to
+//! Redis, each store write a transaction of its own in Spin's SQLite store,
+//! and each `wasi:config` read a walk through Spin's variable providers (a
+//! blocking environment lookup), so `cargo xtask bench --host-calls` reads
+//! these counts per scenario.
+
+/// Logged at debug level (`RUST_LOG=wws_host::calls=debug`) when the
+/// guest's state is dropped, after its last call, streams included.
+pub struct HostCallTally {
+    /// Method and path (a query may carry secrets); `None` when the line
+    /// would not be logged, so the hot path builds no string for it.
+    request: Option<String>,
+    kv_opens: u32,
+    kv_reads: u32,
+    kv_writes: u32,
+    config_reads: u32,
+}
+
+impl HostCallTally {
+    pub fn new(method: &http::Method, path: &str) -> Self {
+        let logged = tracing::enabled!(target: "wws_host::calls", tracing::Level::DEBUG);
+        Self {
+            request: logged.then(|| format!("{method} {path}")),
+            kv_opens: 0,
+            kv_reads: 0,
+            kv_writes: 0,
+            config_reads: 0,
+        }
+    }
+
+    pub fn kv_open(&mut self) {
+        self.kv_opens = self.kv_opens.saturating_add(1);
+    }
+
+    pub fn kv_read(&mut self) {
+        self.kv_reads = self.kv_reads.saturating_add(1);
+    }
+
+    pub fn kv_write(&mut self) {
+        self.kv_writes = self.kv_writes.saturating_add(1);
+    }
+
+    pub fn config_read(&mut self) {
+        self.config_reads = self.config_reads.saturating_add(1);
+    }
+}
+
+impl Drop for HostCallTally {
+    fn drop(&mut self) {
+        if let Some(request) = &self.request {
+            tracing::debug!(
+                target: "wws_host::calls",
+                "{request}: {} KV opens, {} KV reads, {} KV writes, {} config reads",
+                self.kv_opens,
+                self.kv_reads,
+                self.kv_writes,
+                self.config_reads
+            );
+        }
+    }
+}
