@@ -48,7 +48,7 @@ wit_bindgen::generate!({
 
 use exports::mylder::wws::auth::{AuthError, AuthSource, Guest, Identity};
 use mylder::wws::types::{Principal, RequestInfo};
-use settings::Settings;
+use settings::{Settings, Verification};
 use wws_guest::{digest, kv, time};
 
 struct AuthGuard;
@@ -85,15 +85,16 @@ impl Guest for AuthGuard {
             }
         }
 
+        let verification = Verification::load();
         let cache = |principal: &Principal, token_expiry: Option<u64>| {
             if let (Some(store), Some(until)) = (
                 store.as_ref(),
-                session::cache_until(now, settings.session_ttl_secs, token_expiry),
+                session::cache_until(now, verification.session_ttl_secs, token_expiry),
             ) {
                 session::save(store, &token_digest, principal, until, now);
             }
         };
-        match local::verify(token, &settings, store.as_ref(), now) {
+        match local::verify(token, &verification, store.as_ref(), now) {
             local::Local::Verified(claims) => {
                 let principal = Principal {
                     id: claims.sub,
@@ -114,11 +115,11 @@ impl Guest for AuthGuard {
             .map_or_else(|| "unknown".to_string(), wws_guest::client::ip);
         if let Some(store) = &store
             && let Some(retry_after) =
-                refusals::throttled(store, &client_ip, settings.failed_login_limit, now)
+                refusals::throttled(store, &client_ip, verification.failed_login_limit, now)
         {
             return Err(AuthError::Throttled(retry_after as u32));
         }
-        match supabase::verify(token, settings.supabase_url.as_deref()) {
+        match supabase::verify(token, verification.supabase_url.as_deref()) {
             Ok(principal) => {
                 let token_expiry = expiry::unverified_expiry(token);
                 let principal = Principal {
@@ -130,7 +131,12 @@ impl Guest for AuthGuard {
             }
             Err(AuthError::InvalidToken(reason)) => {
                 if let Some(store) = &store {
-                    session::deny(store, &token_digest, now + settings.negative_ttl_secs, now);
+                    session::deny(
+                        store,
+                        &token_digest,
+                        now + verification.negative_ttl_secs,
+                        now,
+                    );
                     refusals::record(store, &client_ip, now);
                 }
                 Err(AuthError::InvalidToken(reason))

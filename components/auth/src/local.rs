@@ -5,7 +5,7 @@ use wws_guest::kv::Store;
 
 use crate::jwks::Jwks;
 use crate::jwt::{self, Claims, Expectations, Needs, Outcome};
-use crate::settings::Settings;
+use crate::settings::Verification;
 
 pub enum Local {
     Verified(Claims),
@@ -14,7 +14,7 @@ pub enum Local {
     Undecided,
 }
 
-pub fn verify(token: &str, settings: &Settings, store: Option<&Store>, now: u64) -> Local {
+pub fn verify(token: &str, settings: &Verification, store: Option<&Store>, now: u64) -> Local {
     let configured = settings.jwt_secret.is_some() || settings.jwks_url.is_some();
     if !configured {
         return Local::Undecided;

@@ -1,4 +1,9 @@
-//! The Auth Guard's Spin variables, read once per request.
+//! The Auth Guard's Spin variables, read once per request and only as far
+//! as the request gets: most requests carry an API key or a token whose
+//! session is cached, and need only [`Settings`]; [`Verification`] is read
+//! for a token not seen before. Under Spin every variable read is a walk
+//! through its providers, so a cached session should not pay for a dozen
+//! JWT and Supabase settings it never uses.
 
 use std::time::{Duration, Instant};
 
@@ -49,8 +54,15 @@ pub fn identity_timeouts() -> Timeouts {
     }
 }
 
+/// What every request needs: which routes are public, and the API keys.
 pub struct Settings {
     pub public_routes: String,
+    pub api_keys: Option<String>,
+}
+
+/// What deciding a token not seen before needs: local JWT checks, Supabase
+/// and the session cache's lifetimes.
+pub struct Verification {
     pub session_ttl_secs: u64,
     pub negative_ttl_secs: u64,
     pub supabase_url: Option<String>,
@@ -61,7 +73,6 @@ pub struct Settings {
     pub jwks_refetch_secs: u64,
     pub audience: Option<String>,
     pub issuer: Option<String>,
-    pub api_keys: Option<String>,
     /// Tokens Supabase may refuse per client address and minute before that
     /// address's unknown tokens are refused unasked (0: no limit).
     pub failed_login_limit: u64,
@@ -69,35 +80,10 @@ pub struct Settings {
 
 impl Settings {
     pub fn load() -> Self {
-        let supabase_url = config::upstream("supabase_url");
-        let jwks_url = config::get("supabase_jwks_url").or_else(|| {
-            let enabled = config::get("jwt_jwks").is_some_and(|value| value == "true");
-            supabase_url
-                .as_ref()
-                .filter(|_| enabled)
-                .map(|base| format!("{base}/auth/v1/.well-known/jwks.json"))
-        });
-        let issuer = config::get("jwt_issuer")
-            .or_else(|| supabase_url.as_ref().map(|base| format!("{base}/auth/v1")));
-        let audience = match config::get("jwt_audience") {
-            Some(value) if value == "*" => None,
-            Some(value) => Some(value),
-            None => Some(DEFAULT_AUDIENCE.to_string()),
-        };
         Self {
             public_routes: config::get("public_routes")
                 .unwrap_or_else(|| DEFAULT_PUBLIC_ROUTES.into()),
-            session_ttl_secs: config::get_u64("session_ttl_secs", DEFAULT_SESSION_TTL_SECS),
-            negative_ttl_secs: config::get_u64("negative_cache_secs", DEFAULT_NEGATIVE_TTL_SECS),
-            supabase_url,
-            jwt_secret: config::get("supabase_jwt_secret"),
-            jwks_url,
-            jwks_refresh_secs: config::get_u64("jwks_refresh_secs", DEFAULT_JWKS_REFRESH_SECS),
-            jwks_refetch_secs: config::get_u64("jwks_refetch_secs", DEFAULT_JWKS_REFETCH_SECS),
-            audience,
-            issuer,
             api_keys: config::get("api_keys"),
-            failed_login_limit: config::get_u64("failed_login_limit", DEFAULT_FAILED_LOGIN_LIMIT),
         }
     }
 
@@ -119,6 +105,38 @@ impl Settings {
     }
 }
 
+impl Verification {
+    pub fn load() -> Self {
+        let supabase_url = config::upstream("supabase_url");
+        let jwks_url = config::get("supabase_jwks_url").or_else(|| {
+            let enabled = config::get("jwt_jwks").is_some_and(|value| value == "true");
+            supabase_url
+                .as_ref()
+                .filter(|_| enabled)
+                .map(|base| format!("{base}/auth/v1/.well-known/jwks.json"))
+        });
+        let issuer = config::get("jwt_issuer")
+            .or_else(|| supabase_url.as_ref().map(|base| format!("{base}/auth/v1")));
+        let audience = match config::get("jwt_audience") {
+            Some(value) if value == "*" => None,
+            Some(value) => Some(value),
+            None => Some(DEFAULT_AUDIENCE.to_string()),
+        };
+        Self {
+            session_ttl_secs: config::get_u64("session_ttl_secs", DEFAULT_SESSION_TTL_SECS),
+            negative_ttl_secs: config::get_u64("negative_cache_secs", DEFAULT_NEGATIVE_TTL_SECS),
+            supabase_url,
+            jwt_secret: config::get("supabase_jwt_secret"),
+            jwks_url,
+            jwks_refresh_secs: config::get_u64("jwks_refresh_secs", DEFAULT_JWKS_REFRESH_SECS),
+            jwks_refetch_secs: config::get_u64("jwks_refetch_secs", DEFAULT_JWKS_REFETCH_SECS),
+            audience,
+            issuer,
+            failed_login_limit: config::get_u64("failed_login_limit", DEFAULT_FAILED_LOGIN_LIMIT),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,17 +144,7 @@ mod tests {
     fn settings(public_routes: &str) -> Settings {
         Settings {
             public_routes: public_routes.into(),
-            session_ttl_secs: 0,
-            negative_ttl_secs: 0,
-            supabase_url: None,
-            jwt_secret: None,
-            jwks_url: None,
-            jwks_refresh_secs: 0,
-            jwks_refetch_secs: 0,
-            audience: None,
-            issuer: None,
             api_keys: None,
-            failed_login_limit: 0,
         }
     }
 

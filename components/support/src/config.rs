@@ -1,16 +1,40 @@
 //! Spin variables, read through `wasi:config/store`.
+//!
+//! Each variable is asked of the host once per instance and remembered:
+//! under Spin every `get` walks its variable providers with a blocking
+//! environment lookup, and a request read about 25 values, several of them
+//! more than once. An instance serves one request on Spin and on wws-host
+//! (`wasi:http` 0.2 instances are never reused), so a value is still read
+//! fresh for every request.
+
+use std::cell::RefCell;
 
 use crate::bindings::wasi::config::store;
+
+thread_local! {
+    /// A list, not a map: an instance reads a dozen or two names.
+    static READ: RefCell<Vec<(String, Option<String>)>> = const { RefCell::new(Vec::new()) };
+}
 
 /// The variable's value, or `None` when it is unset or empty.
 ///
 /// Spin reports an undeclared variable as an error; for a component that is
 /// the same as "not configured", so both map to `None`.
 pub fn get(name: &str) -> Option<String> {
-    match store::get(name) {
+    let known = READ.with_borrow(|read| {
+        read.iter()
+            .find(|(read_name, _)| read_name == name)
+            .map(|(_, value)| value.clone())
+    });
+    if let Some(value) = known {
+        return value;
+    }
+    let value = match store::get(name) {
         Ok(Some(value)) if !value.trim().is_empty() => Some(value),
         _ => None,
-    }
+    };
+    READ.with_borrow_mut(|read| read.push((name.to_string(), value.clone())));
+    value
 }
 
 /// An upstream's origin (`scheme://host[:port]`, trailing `/` dropped), or

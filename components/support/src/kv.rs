@@ -1,11 +1,19 @@
-//! The default key-value store, opened once per call site.
+//! The default key-value store, opened once per instance: under Spin every
+//! `open` blocks a host worker thread, and an instance serves one request.
 //!
 //! Spin KV has no expiry: callers store their own deadlines inside values.
 //! Counters are written only through [`Store::increment`] and read through
 //! [`Store::counter`], because Spin's SQLite and Redis stores encode them
 //! differently.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::bindings::wasi::keyvalue::{atomics, store};
+
+thread_local! {
+    static OPENED: RefCell<Option<Rc<store::Bucket>>> = const { RefCell::new(None) };
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum KvError {
@@ -24,15 +32,19 @@ impl From<store::Error> for KvError {
 }
 
 pub struct Store {
-    bucket: store::Bucket,
+    bucket: Rc<store::Bucket>,
 }
 
 impl Store {
-    /// Opens the `default` store, the one every Spin app gets.
+    /// Opens the `default` store, the one every Spin app gets; a failed
+    /// open is tried again by the next caller.
     pub fn open_default() -> Result<Self, KvError> {
-        Ok(Self {
-            bucket: store::open("default")?,
-        })
+        if let Some(bucket) = OPENED.with_borrow(Clone::clone) {
+            return Ok(Self { bucket });
+        }
+        let bucket = Rc::new(store::open("default")?);
+        OPENED.set(Some(bucket.clone()));
+        Ok(Self { bucket })
     }
 
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
