@@ -38,6 +38,7 @@ struct Gateway;
 impl Guest for Gateway {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         pipeline::handle(request, response_out);
+        observe::provider_stats::flush();
     }
 }
 

@@ -3,10 +3,21 @@
 //! answers a provider gave after an earlier target had failed or was skipped.
 //!
 //! Counting must never cost a request its answer, so store errors are
-//! ignored here; the counters are for operators, not for decisions.
+//! ignored here; the counters are for operators, not for decisions. For the
+//! same reason they are written after the answer has gone out: events are
+//! noted while the request runs and [`flush`]ed when its handler is done,
+//! which keeps a store write per provider call (a transaction of its own in
+//! Spin's SQLite store) off the time a client waits. An instance serves one
+//! request, so what it has noted is that request's.
+
+use std::cell::RefCell;
 
 use serde_json::{Map, Value, json};
 use wws_guest::kv::Store;
+
+thread_local! {
+    static NOTED: RefCell<Vec<(String, Event)>> = const { RefCell::new(Vec::new()) };
+}
 
 /// The providers the gateway knows, in the order operators read them.
 pub const PROVIDERS: [&str; 2] = ["primary", "fallback"];
@@ -34,10 +45,36 @@ fn key(provider: &str, event: Event) -> String {
     format!("stats:{provider}:{}", event.name())
 }
 
+/// Notes one event, to be counted by [`flush`].
 pub fn record(provider: &str, event: Event) {
-    if let Ok(store) = Store::open_default() {
-        let _ = store.increment(&key(provider, event), 1);
+    NOTED.with_borrow_mut(|noted| noted.push((provider.to_string(), event)));
+}
+
+/// Adds what this request noted to the shared counters, one increment per
+/// counter however many events it holds.
+pub fn flush() {
+    let noted = NOTED.take();
+    if noted.is_empty() {
+        return;
     }
+    let Ok(store) = Store::open_default() else {
+        return;
+    };
+    for (key, count) in totals(&noted) {
+        let _ = store.increment(&key, count);
+    }
+}
+
+fn totals(noted: &[(String, Event)]) -> Vec<(String, i64)> {
+    let mut totals: Vec<(String, i64)> = Vec::new();
+    for (provider, event) in noted {
+        let key = key(provider, *event);
+        match totals.iter_mut().find(|(known, _)| *known == key) {
+            Some((_, count)) => *count += 1,
+            None => totals.push((key, 1)),
+        }
+    }
+    totals
 }
 
 /// `{"primary": {"requests": n, "errors": n, "fallbacks": n}, ...}`.
@@ -63,5 +100,23 @@ mod tests {
     fn keys_name_provider_and_event() {
         assert_eq!(key("primary", Event::Request), "stats:primary:requests");
         assert_eq!(key("fallback", Event::Fallback), "stats:fallback:fallbacks");
+    }
+
+    #[test]
+    fn a_request_adds_each_counter_once() {
+        let noted = [
+            ("primary".to_string(), Event::Request),
+            ("primary".to_string(), Event::Error),
+            ("primary".to_string(), Event::Request),
+            ("fallback".to_string(), Event::Request),
+        ];
+        assert_eq!(
+            totals(&noted),
+            [
+                ("stats:primary:requests".to_string(), 2),
+                ("stats:primary:errors".to_string(), 1),
+                ("stats:fallback:requests".to_string(), 1),
+            ]
+        );
     }
 }
