@@ -23,7 +23,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY spin.toml runtime-config.toml ./
+COPY spin.toml runtime-config.toml runtime-config-tmpfs.toml ./
 COPY deploy/container/runtime-config-redis.toml ./
 COPY --from=build /src/target/wws.wasm ./target/wws.wasm
 EXPOSE 3000
