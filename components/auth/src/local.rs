@@ -14,32 +14,32 @@ pub enum Local {
     Undecided,
 }
 
-pub fn verify(token: &str, settings: &Verification, store: Option<&Store>, now: u64) -> Local {
-    let configured = settings.jwt_secret.is_some() || settings.jwks_url.is_some();
+pub fn verify(token: &str, verification: &Verification, store: Option<&Store>, now: u64) -> Local {
+    let configured = verification.jwt_secret.is_some() || verification.jwks_url.is_some();
     if !configured {
         return Local::Undecided;
     }
     let expect = Expectations {
-        audience: settings.audience.as_deref(),
-        issuer: settings.issuer.as_deref(),
+        audience: verification.audience.as_deref(),
+        issuer: verification.issuer.as_deref(),
     };
     let (algorithm, needs) = match jwt::inspect(token) {
         Ok(inspected) => inspected,
         Err(outcome) => return decided(Err(outcome)),
     };
     match needs {
-        Needs::Secret => match &settings.jwt_secret {
+        Needs::Secret => match &verification.jwt_secret {
             Some(secret) => decided(jwt::verify_with_secret(token, secret, &expect)),
             None => Local::Undecided,
         },
         Needs::Jwks { kid } => {
-            let Some(url) = settings.jwks_url.as_deref() else {
+            let Some(url) = verification.jwks_url.as_deref() else {
                 return Local::Undecided;
             };
             let jwks = Jwks {
                 url,
-                refresh_secs: settings.jwks_refresh_secs,
-                refetch_secs: settings.jwks_refetch_secs,
+                refresh_secs: verification.jwks_refresh_secs,
+                refetch_secs: verification.jwks_refetch_secs,
             };
             let Some(keys) = jwks.current(store, now) else {
                 return Local::Undecided;
