@@ -67,13 +67,17 @@ pub fn find(key: &str, max_age: Option<u64>, context: &mut Context) -> Found {
 fn wait_for_fill(key: &str) -> Option<Hit> {
     let deadline = Instant::now()
         + Duration::from_millis(wws_guest::config::get_u64("cache_fill_wait_ms", 10_000));
+    let fresh = || cache::lookup(key).filter(|hit| hit.freshness == Freshness::Fresh);
     while Instant::now() < deadline {
         std::thread::sleep(FILL_POLL);
-        if let Some(hit) = cache::lookup(key).filter(|hit| hit.freshness == Freshness::Fresh) {
+        if let Some(hit) = fresh() {
             return Some(hit);
         }
         if !cache::fill_pending(key) {
-            return None;
+            // The leader may have stored its answer and released the lease
+            // between the two calls above: one more look tells that apart
+            // from a leader that stored nothing.
+            return fresh();
         }
     }
     None
