@@ -3,8 +3,9 @@
 //! request's counts when its guest ends (`wws_host::calls` at debug level);
 //! this runs each scenario sequentially and averages those lines. Each store
 //! read or write is a Redis round trip, each write a transaction of its own
-//! on Spin's SQLite store, and each configuration read a blocking variable
-//! lookup under Spin, so these counts are what a request costs on either.
+//! on Spin's SQLite store, each configuration read a blocking variable
+//! lookup under Spin and each stdout or stderr write a write to its log
+//! files, so these counts are what a request costs on either.
 
 use std::path::Path;
 use std::time::Duration;
@@ -38,9 +39,9 @@ pub async fn run(host: &Host, log: &Path, store: &str, scenarios: &[Scenario<'_>
     let anonymous = [("content-type", "application/json")];
     let url = format!("{}/v1/chat/completions", host.url);
     println!(
-        "\n| scenario | store | KV opens / request | KV reads / request | KV writes / request | config reads / request | KV per million requests |"
+        "\n| scenario | store | KV opens / request | KV reads / request | KV writes / request | config reads / request | stdio writes / request | KV per million requests |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for scenario in scenarios {
         let request = probe::Request {
             url: &url,
@@ -70,8 +71,9 @@ pub async fn run(host: &Host, log: &Path, store: &str, scenarios: &[Scenario<'_>
         let reads = mean(|tally| tally.kv_reads);
         let writes = mean(|tally| tally.kv_writes);
         let config = mean(|tally| tally.config_reads);
+        let stdio = mean(|tally| tally.stdio_writes);
         println!(
-            "| {} | {store} | {opens:.2} | {reads:.2} | {writes:.2} | {config:.2} | {reads:.2} M reads, {writes:.2} M writes |",
+            "| {} | {store} | {opens:.2} | {reads:.2} | {writes:.2} | {config:.2} | {stdio:.2} | {reads:.2} M reads, {writes:.2} M writes |",
             scenario.name
         );
     }
@@ -85,6 +87,7 @@ struct Tally {
     kv_reads: u64,
     kv_writes: u64,
     config_reads: u64,
+    stdio_writes: u64,
 }
 
 /// Every tally line the host has logged so far.
@@ -94,18 +97,20 @@ fn tallies(log: &Path) -> Result<Vec<Tally>> {
     Ok(text.lines().filter_map(parse_tally).collect())
 }
 
-/// `... POST /v1/chat/completions: 5 KV opens, 3 KV reads, 4 KV writes, 9 config reads`.
+/// `... POST /v1/chat/completions: 5 KV opens, 3 KV reads, 4 KV writes, 9 config reads, 1 stdio writes`.
 fn parse_tally(line: &str) -> Option<Tally> {
     let (_, counts) = line.rsplit_once(": ")?;
     let (opens, rest) = counts.split_once(" KV opens, ")?;
     let (reads, rest) = rest.split_once(" KV reads, ")?;
-    let (writes, config) = rest.split_once(" KV writes, ")?;
-    let config = config.strip_suffix(" config reads")?;
+    let (writes, rest) = rest.split_once(" KV writes, ")?;
+    let (config, stdio) = rest.split_once(" config reads, ")?;
+    let stdio = stdio.strip_suffix(" stdio writes")?;
     Some(Tally {
         kv_opens: opens.trim().parse().ok()?,
         kv_reads: reads.trim().parse().ok()?,
         kv_writes: writes.trim().parse().ok()?,
         config_reads: config.trim().parse().ok()?,
+        stdio_writes: stdio.trim().parse().ok()?,
     })
 }
 
@@ -117,13 +122,14 @@ mod tests {
     fn tally_lines_are_read_and_others_ignored() {
         assert_eq!(
             parse_tally(
-                "2026-12-03T07:00:00Z DEBUG wws_host::calls: POST /v1/chat/completions: 5 KV opens, 3 KV reads, 4 KV writes, 9 config reads"
+                "2026-12-03T07:00:00Z DEBUG wws_host::calls: POST /v1/chat/completions: 5 KV opens, 3 KV reads, 4 KV writes, 9 config reads, 1 stdio writes"
             ),
             Some(Tally {
                 kv_opens: 5,
                 kv_reads: 3,
                 kv_writes: 4,
-                config_reads: 9
+                config_reads: 9,
+                stdio_writes: 1
             })
         );
         assert_eq!(parse_tally("Serving http://127.0.0.1:3000"), None);

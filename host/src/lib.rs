@@ -14,6 +14,7 @@ pub mod runtime_config;
 mod server;
 mod spin_costs;
 mod state;
+mod stdio_tally;
 pub mod summary;
 mod tally;
 pub mod template;

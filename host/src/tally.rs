@@ -2,8 +2,16 @@
 //! a request asks of its host. Each store operation is a round trip to
 //! Redis, each store write a transaction of its own in Spin's SQLite store,
 //! and each `wasi:config` read a walk through Spin's variable providers (a
-//! blocking environment lookup), so `cargo xtask bench --host-calls` reads
-//! these counts per scenario.
+//! blocking environment lookup), and each stdout or stderr write a write to
+//! Spin's log files, so `cargo xtask bench --host-calls` reads these counts
+//! per scenario.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::stdio_tally::CountedOutput;
 
 /// Logged at debug level (`RUST_LOG=wws_host::calls=debug`) when the
 /// guest's state is dropped, after its last call, streams included.
@@ -15,6 +23,8 @@ pub struct HostCallTally {
     kv_reads: u32,
     kv_writes: u32,
     config_reads: u32,
+    /// Writes to stdout and stderr, counted by their streams.
+    stdio_writes: Arc<AtomicU32>,
 }
 
 impl HostCallTally {
@@ -26,7 +36,25 @@ impl HostCallTally {
             kv_reads: 0,
             kv_writes: 0,
             config_reads: 0,
+            stdio_writes: Arc::default(),
         }
+    }
+
+    /// The guest's stdout and stderr: the host's own, counted when this
+    /// tally will be logged.
+    pub fn stdio(&self, wasi: &mut WasiCtxBuilder) {
+        if self.request.is_none() {
+            wasi.inherit_stdout().inherit_stderr();
+            return;
+        }
+        wasi.stdout(CountedOutput {
+            inner: wasmtime_wasi::cli::stdout(),
+            writes: self.stdio_writes.clone(),
+        })
+        .stderr(CountedOutput {
+            inner: wasmtime_wasi::cli::stderr(),
+            writes: self.stdio_writes.clone(),
+        });
     }
 
     pub fn kv_open(&mut self) {
@@ -51,11 +79,12 @@ impl Drop for HostCallTally {
         if let Some(request) = &self.request {
             tracing::debug!(
                 target: "wws_host::calls",
-                "{request}: {} KV opens, {} KV reads, {} KV writes, {} config reads",
+                "{request}: {} KV opens, {} KV reads, {} KV writes, {} config reads, {} stdio writes",
                 self.kv_opens,
                 self.kv_reads,
                 self.kv_writes,
-                self.config_reads
+                self.config_reads,
+                self.stdio_writes.load(Ordering::Relaxed)
             );
         }
     }

@@ -377,8 +377,10 @@ impl Server {
     }
 
     fn fresh_state(&self, calls: HostCallTally) -> WwsState {
+        let mut wasi = WasiCtx::builder();
+        calls.stdio(&mut wasi);
         WwsState {
-            wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
+            wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             kv: self.kv.clone(),

@@ -130,6 +130,39 @@ fn spin_cost_mode_serves_the_same_answers_on_spins_journal() {
     }
 }
 
+/// With the host-call tally logged, the guest's stderr goes through a
+/// counting stream: the access line still arrives whole, and the tally
+/// counts it as the request's one write.
+#[test]
+fn the_host_call_tally_counts_the_access_line_and_passes_it_on() {
+    let running = Running::start_with_env(&["--demo"], &[("RUST_LOG", "wws_host::calls=debug")]);
+    let body = r#"{"messages":[{"role":"user","content":"ping"}]}"#;
+    let headers = "Authorization: Bearer demo-token\r\nX-Request-Id: tally-1\r\n";
+    let answer = request(&running.url, "POST /v1/chat/completions", headers, body);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let tally = |lines: &[String]| {
+        lines
+            .iter()
+            .find(|line| line.contains("POST /v1/chat/completions: "))
+            .cloned()
+    };
+    let mut found = None;
+    for _ in 0..50 {
+        found = tally(&running.stderr.lock().unwrap());
+        if found.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let line = found.unwrap_or_else(|| panic!("{:?}", running.stderr.lock().unwrap()));
+    assert!(line.ends_with(", 1 stdio writes"), "{line}");
+    let log = running.access_log();
+    assert!(
+        log.iter().any(|entry| entry["request_id"] == "tally-1"),
+        "{log:?}"
+    );
+}
+
 /// One JSON line per request: the request id is kept when the caller sent
 /// one and generated otherwise, echoed, and the line names route, provider,
 /// model and status, but never the bearer token or the prompt.

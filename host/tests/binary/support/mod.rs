@@ -28,6 +28,11 @@ impl Running {
     /// `wws-host up` on an ephemeral port with the repository's manifest
     /// and a private SQLite folder, plus `extra` arguments.
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// As [`Running::start`], with `env` set for the process.
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
         let state = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = ["up", "--listen", "127.0.0.1:0", "-f"]
             .map(String::from)
@@ -36,7 +41,9 @@ impl Running {
         args.push("--state-dir".into());
         args.push(state.path().display().to_string());
         args.extend(extra.iter().map(|arg| arg.to_string()));
-        Self::spawn(&args, state)
+        let mut command = host();
+        command.envs(env.iter().copied());
+        Self::spawn_command(command, &args, state)
     }
 
     /// As [`Running::start`], in a process that may open at most
