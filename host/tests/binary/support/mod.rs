@@ -24,6 +24,19 @@ pub struct Running {
     pub state: tempfile::TempDir,
 }
 
+/// `up` on an ephemeral port with the repository's manifest, its SQLite
+/// folder in `state`, then `extra`.
+fn up_args(state: &tempfile::TempDir, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["up", "--listen", "127.0.0.1:0", "-f"]
+        .map(String::from)
+        .to_vec();
+    args.push(repo_manifest().display().to_string());
+    args.push("--state-dir".into());
+    args.push(state.path().display().to_string());
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args
+}
+
 impl Running {
     /// `wws-host up` on an ephemeral port with the repository's manifest
     /// and a private SQLite folder, plus `extra` arguments.
@@ -34,13 +47,7 @@ impl Running {
     /// As [`Running::start`], with `env` set for the process.
     pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
         let state = tempfile::tempdir().unwrap();
-        let mut args: Vec<String> = ["up", "--listen", "127.0.0.1:0", "-f"]
-            .map(String::from)
-            .to_vec();
-        args.push(repo_manifest().display().to_string());
-        args.push("--state-dir".into());
-        args.push(state.path().display().to_string());
-        args.extend(extra.iter().map(|arg| arg.to_string()));
+        let args = up_args(&state, extra);
         let mut command = host();
         command.envs(env.iter().copied());
         Self::spawn_command(command, &args, state)
@@ -53,11 +60,7 @@ impl Running {
         let script = format!("ulimit -n {descriptors} && exec \"$0\" \"$@\"");
         let mut args: Vec<String> = vec!["-c".into(), script];
         args.push(env!("CARGO_BIN_EXE_wws-host").into());
-        args.extend(["up", "--listen", "127.0.0.1:0", "-f"].map(String::from));
-        args.push(repo_manifest().display().to_string());
-        args.push("--state-dir".into());
-        args.push(state.path().display().to_string());
-        args.extend(extra.iter().map(|arg| arg.to_string()));
+        args.extend(up_args(&state, extra));
         Self::spawn_command(Command::new("sh"), &args, state)
     }
 
