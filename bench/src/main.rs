@@ -265,9 +265,12 @@ async fn run_store(
         body: CHAT,
         status: 200,
     };
-    let groups: [(Option<u32>, Vec<&Scenario>); 3] = [
+    // The AI path at the rates the peer comparison uses (issues 18 and 20).
+    let groups: [(Option<u32>, Vec<&Scenario>); 5] = [
         (None, vec![&ai, &cache_hit, &rejected]),
+        (Some(200), vec![&ai]),
         (Some(500), vec![&ai, &rejected]),
+        (Some(1000), vec![&ai]),
         (Some(2000), vec![&cache_hit]),
     ];
     for (rate, scenarios) in groups {
