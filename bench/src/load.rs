@@ -35,16 +35,22 @@ pub struct Measured {
 pub fn run(oha: &Path, load: &Load<'_>, expected_status: u16) -> Result<Measured> {
     let mut command = Command::new(oha);
     command
-        .args(["--no-tui", "--output-format", "json", "-z"])
+        // Requests still in flight when the duration ends are waited for,
+        // not counted as failures.
+        .args(["--no-tui", "--output-format", "json", "-w", "-z"])
         .arg(format!("{}ms", load.duration.as_millis()))
         .args(["-m", load.method]);
     match load.rate {
-        // Enough connections that a slow answer never holds back the rate.
+        // Enough connections that a slow answer never holds back the rate,
+        // and latencies counted from when each request was due, so a
+        // target that falls behind shows its queueing (no coordinated
+        // omission).
         Some(rate) => command.args([
             "-q",
             &rate.to_string(),
             "-c",
-            &(rate / 100).clamp(2, 32).to_string(),
+            &(rate / 50).clamp(4, 64).to_string(),
+            "--latency-correction",
         ]),
         None => command.args(["-c", "1"]),
     };

@@ -9,14 +9,16 @@
 //! `--store NAME` (repeatable) keeps only the store profiles named
 //! (`sqlite`, `sqlite-spin-costs`, `redis`); `--slow-clients N` measures N
 //! stalled connections instead (see
-//! [`slow_clients`]), and `--host-calls` the store operations and
+//! [`slow_clients`]), `--host-calls` the store operations and
 //! configuration reads per request of each scenario on each store (see
-//! [`host_calls`]).
+//! [`host_calls`]), and `--peers` WWS next to the other gateways given by
+//! `--litellm`, `--node` and `--portkey` (see [`peers`]).
 
 mod host;
 mod host_calls;
 mod load;
 mod mock;
+mod peers;
 mod probe;
 mod report;
 mod slow_clients;
@@ -42,6 +44,8 @@ struct Options {
     host_calls: bool,
     /// Only the store profiles named (`--store`, repeatable); all if none.
     only_stores: Vec<String>,
+    /// Compare with the peer gateways instead (`--peers`).
+    peers: Option<peers::PeerPaths>,
 }
 
 fn options() -> Result<Options> {
@@ -60,6 +64,7 @@ fn options() -> Result<Options> {
         slow_clients: None,
         host_calls: false,
         only_stores: Vec::new(),
+        peers: None,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -72,6 +77,12 @@ fn options() -> Result<Options> {
             "--slow-clients" => options.slow_clients = Some(value()?.parse()?),
             "--host-calls" => options.host_calls = true,
             "--store" => options.only_stores.push(value()?),
+            "--peers" => {
+                options.peers.get_or_insert_default();
+            }
+            "--litellm" => options.peers.get_or_insert_default().litellm = Some(program(value()?)?),
+            "--node" => options.peers.get_or_insert_default().node = Some(program(value()?)?),
+            "--portkey" => options.peers.get_or_insert_default().portkey = Some(program(value()?)?),
             "--upstream-latency-ms" => {
                 options.shape.latency = Duration::from_millis(value()?.parse()?)
             }
@@ -81,6 +92,17 @@ fn options() -> Result<Options> {
     Ok(options)
 }
 
+/// A program or script given on the command line: a path made absolute,
+/// since each peer runs in a folder of its own; a bare name is looked up on
+/// the PATH.
+fn program(value: String) -> Result<PathBuf> {
+    if value.contains('/') {
+        Ok(std::path::absolute(value)?)
+    } else {
+        Ok(value.into())
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("soak") {
@@ -88,6 +110,9 @@ async fn main() -> Result<()> {
     }
     let options = options()?;
     let upstream = format!("http://{}", mock::start(options.shape).await?);
+    if let Some(paths) = &options.peers {
+        return peers::run(&options, paths, &upstream).await;
+    }
     if let Some(connections) = options.slow_clients {
         let host = host::Host::start(
             &options.host,

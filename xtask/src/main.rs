@@ -5,7 +5,9 @@
 //! - `up [args]`: builds, then serves the app with `wws-host up [args]`;
 //! - `test`: builds, then runs every unit and integration test;
 //! - `bench [--seconds N] [--upstream-latency-ms N]`: the benchmark (see
-//!   BENCHMARKS.md), on SQLite and on a Redis it starts itself.
+//!   BENCHMARKS.md), on SQLite and on a Redis it starts itself; with
+//!   `--peers`, WWS next to LiteLLM and the Portkey gateway, which it
+//!   installs into `target/peers` at pinned versions.
 //! - `soak [--minutes N] [--store sqlite|redis]`: minutes of mixed, checked
 //!   traffic against a release wws-host, sampling its RSS and KV key count.
 //! - `fuzz [--seconds N] [target...]`: the fuzz targets in `fuzz/`, N seconds each.
@@ -14,6 +16,7 @@ mod compose;
 mod fuzz;
 mod imports;
 mod node;
+mod peers;
 mod redis;
 mod sdk;
 mod soak;
@@ -83,6 +86,11 @@ fn main() -> Result<()> {
                 &["build", "--release", "-p", "wws-host", "-p", "wws-bench"],
             )?;
             let oha = tools::oha(&root)?;
+            let peers = if rest.iter().any(|arg| arg == "--peers") {
+                peers::install(&root)?
+            } else {
+                Vec::new()
+            };
             let redis = redis::RedisServer::start()?;
             let status = Command::new(root.join("target/release/wws-bench"))
                 .arg("--root")
@@ -93,6 +101,7 @@ fn main() -> Result<()> {
                 .arg(oha)
                 .args(["--redis", &redis.url])
                 .args(&rest)
+                .args(&peers)
                 .status()
                 .context("running wws-bench")?;
             if !status.success() {
@@ -103,7 +112,7 @@ fn main() -> Result<()> {
         "soak" => soak::run(&root, &rest),
         "fuzz" => fuzz::run(&root, &rest),
         _ => bail!(
-            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [options] | soak [--minutes N] [--store sqlite|redis] | fuzz [--seconds N] [target...]>"
+            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [--peers] [options] | soak [--minutes N] [--store sqlite|redis] | fuzz [--seconds N] [target...]>"
         ),
     }
 }

@@ -37,7 +37,7 @@ pub fn prepare(root: &Path) -> Result<PathBuf> {
 
 /// npm writes `node_modules/.package-lock.json` on every install: older
 /// than the lock file (or absent) means the lock changed since.
-fn needs_install(dir: &Path) -> bool {
+pub fn needs_install(dir: &Path) -> bool {
     let modified = |path: PathBuf| -> Option<SystemTime> { path.metadata().ok()?.modified().ok() };
     match (
         modified(dir.join("package-lock.json")),
@@ -48,7 +48,7 @@ fn needs_install(dir: &Path) -> bool {
     }
 }
 
-fn on_path(program: &str) -> Option<PathBuf> {
+pub fn on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))

@@ -1,0 +1,147 @@
+//! `wws-bench --peers`: WWS next to other AI gateways, in one run, against
+//! the same mock. Each target runs alone (started, warmed up, measured,
+//! stopped), and every phase of every target has its own direct-to-mock
+//! baseline taken just before it, so a target's overhead never includes
+//! another's noise. All send the same non-stream chat body with
+//! `temperature: 0`; WWS has its cache off for the route, so every request
+//! goes upstream as it does through the peers.
+
+mod gateways;
+mod table;
+
+use std::time::Duration;
+
+use crate::load::{self, Load, Measured};
+use crate::{Options, mock, probe};
+use anyhow::{Result, bail};
+
+pub use gateways::PeerPaths;
+
+/// The phases of the comparison: concurrency 1, then fixed rates.
+const RATES: [Option<u32>; 4] = [None, Some(200), Some(500), Some(1000)];
+
+/// One request body for every target: a model all of them route.
+const BODY: &str = r#"{"model":"hf:deepseek-ai/DeepSeek-V3","messages":[{"role":"user","content":"benchmark"}],"temperature":0}"#;
+
+/// One target's measurements, phase by phase, with the baseline of each.
+pub struct Measurements {
+    pub target: String,
+    pub phases: Vec<Phase>,
+}
+
+pub struct Phase {
+    pub rate: Option<u32>,
+    pub baseline: Measured,
+    pub measured: Measured,
+}
+
+impl Phase {
+    pub fn overhead_p50(&self) -> f64 {
+        self.measured.p50 - self.baseline.p50
+    }
+
+    pub fn overhead_p99(&self) -> f64 {
+        self.measured.p99 - self.baseline.p99
+    }
+
+    /// The offered rate was answered, nearly all of it; concurrency 1 has
+    /// no offered rate.
+    pub fn kept_up(&self, duration: Duration) -> bool {
+        let answered_right = self.measured.requests.saturating_sub(self.measured.errors);
+        self.rate.is_none_or(|rate| {
+            answered_right as f64 >= 0.95 * f64::from(rate) * duration.as_secs_f64()
+        })
+    }
+
+    /// Kept up, and answered right (at most one error in a thousand).
+    pub fn held(&self, duration: Duration) -> bool {
+        self.kept_up(duration) && self.measured.errors * 1000 <= self.measured.requests
+    }
+}
+
+/// Measures every target whose paths are known, one after another, and
+/// prints the side-by-side table and the ratios to WWS.
+pub async fn run(options: &Options, paths: &PeerPaths, upstream: &str) -> Result<()> {
+    let mut all = Vec::new();
+    for target in gateways::targets(paths) {
+        eprintln!("--- {}", target.name);
+        let running = target.start(upstream, options)?;
+        let headers: Vec<(&str, &str)> = running
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        warm_up(&running.url, &headers).await?;
+        let mut phases = Vec::new();
+        for rate in RATES {
+            eprintln!(
+                "{} at {}",
+                target.name,
+                rate.map_or("c=1".into(), |r| format!("{r} rps"))
+            );
+            let baseline = baseline(options, upstream, rate)?;
+            let measured = oha(options, &running.url, &headers, rate)?;
+            phases.push(Phase {
+                rate,
+                baseline,
+                measured,
+            });
+        }
+        all.push(Measurements {
+            target: target.name,
+            phases,
+        });
+    }
+    table::print(&all, options.duration);
+    let out = options.root.join("target/bench/peers.json");
+    std::fs::create_dir_all(options.root.join("target/bench"))?;
+    std::fs::write(
+        &out,
+        serde_json::to_vec_pretty(&table::to_json(&all, options.duration))?,
+    )?;
+    eprintln!("results: {}", out.display());
+    Ok(())
+}
+
+/// Fifty sequential requests before measuring: connections, caches and any
+/// lazy start-up work of the target are done, and it answers 200.
+async fn warm_up(url: &str, headers: &[(&str, &str)]) -> Result<()> {
+    let request = probe::Request {
+        url,
+        headers,
+        body: BODY,
+    };
+    let (_, unexpected) =
+        probe::latency_from(&request, 50, std::net::Ipv4Addr::LOCALHOST, 200).await?;
+    if unexpected > 0 {
+        bail!("{url} answered {unexpected} of 50 warm-up requests with another status than 200");
+    }
+    Ok(())
+}
+
+fn baseline(options: &Options, upstream: &str, rate: Option<u32>) -> Result<Measured> {
+    let provider = format!("Bearer {}", mock::PROVIDER_KEY);
+    let headers = [
+        ("authorization", provider.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let direct = format!("{upstream}/openai/v1/chat/completions");
+    oha(options, &direct, &headers, rate)
+}
+
+fn oha(
+    options: &Options,
+    url: &str,
+    headers: &[(&str, &str)],
+    rate: Option<u32>,
+) -> Result<Measured> {
+    let load = Load {
+        url,
+        method: "POST",
+        headers,
+        body: Some(BODY),
+        rate,
+        duration: options.duration,
+    };
+    load::run(&options.oha, &load, 200)
+}
