@@ -73,6 +73,10 @@ impl Host {
         Ok(Self { child, url, state })
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Peak resident set size so far, in MiB (`VmHWM`).
     pub fn peak_rss_mib(&self) -> Option<f64> {
         self.memory_mib("VmHWM:")

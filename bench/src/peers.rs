@@ -4,8 +4,10 @@
 //! baseline taken just before it, so a target's overhead never includes
 //! another's noise. All send the same non-stream chat body with
 //! `temperature: 0`; WWS has its cache off for the route, so every request
-//! goes upstream as it does through the peers.
+//! goes upstream as it does through the peers. Where the machine allows,
+//! oha and the mock get one CPU and each target the others (see [`cpus`]).
 
+mod cpus;
 mod gateways;
 mod table;
 
@@ -62,10 +64,21 @@ impl Phase {
 /// Measures every target whose paths are known, one after another, and
 /// prints the side-by-side table and the ratios to WWS.
 pub async fn run(options: &Options, paths: &PeerPaths, upstream: &str) -> Result<()> {
+    let split = cpus::split();
+    match &split {
+        Some(split) => {
+            split.pin_load()?;
+            println!("CPUs: {}", split.describe());
+        }
+        None => println!("CPUs: shared (fewer than two CPUs, or no taskset)"),
+    }
     let mut all = Vec::new();
     for target in gateways::targets(paths) {
         eprintln!("--- {}", target.name);
         let running = target.start(upstream, options)?;
+        if let Some(split) = &split {
+            split.pin_target(running.pid())?;
+        }
         let headers: Vec<(&str, &str)> = running
             .headers
             .iter()

@@ -48,13 +48,22 @@ pub struct Target {
 pub struct Running {
     pub url: String,
     pub headers: Vec<(String, String)>,
-    _process: Process,
+    process: Process,
 }
 
-/// Held only to be dropped: that stops the target.
+impl Running {
+    pub fn pid(&self) -> u32 {
+        match &self.process {
+            Process::Wws(host) => host.pid(),
+            Process::Peer(peer) => peer.child.id(),
+        }
+    }
+}
+
+/// Dropping it stops the target.
 enum Process {
-    Wws { _host: Host },
-    Peer { _peer: PeerProcess },
+    Wws(Host),
+    Peer(PeerProcess),
 }
 
 /// A peer's process and the folder holding its config and log.
@@ -120,7 +129,7 @@ impl Target {
                 Ok(Running {
                     url: format!("{}/v1/chat/completions", host.url),
                     headers: vec![client, json_type],
-                    _process: Process::Wws { _host: host },
+                    process: Process::Wws(host),
                 })
             }
             Kind::Portkey { node, script } => {
@@ -145,7 +154,7 @@ impl Target {
                         ),
                         json_type,
                     ],
-                    _process: process,
+                    process,
                 })
             }
             Kind::LiteLlm { executable } => {
@@ -166,7 +175,7 @@ impl Target {
                 Ok(Running {
                     url: format!("http://127.0.0.1:{port}/v1/chat/completions"),
                     headers: vec![client, json_type],
-                    _process: process,
+                    process,
                 })
             }
         }
@@ -234,7 +243,7 @@ fn spawn_peer_in(mut command: Command, port: u16, workdir: tempfile::TempDir) ->
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    Ok(Process::Peer { _peer: peer })
+    Ok(Process::Peer(peer))
 }
 
 fn tail(log: &Path) -> String {
