@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+
+use crate::sdk::run;
 
 /// The newest LiteLLM whose proxy extra resolves from the registries here.
 /// Never 1.107.0, 1.82.7 or 1.82.8: those releases were compromised.
@@ -31,13 +33,7 @@ pub fn install(root: &Path) -> Result<Vec<String>> {
 /// The `litellm` executable of `target/peers/litellm`.
 fn litellm(root: &Path) -> Result<PathBuf> {
     let venv = root.join("target/peers/litellm");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        run(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "creating a Python virtualenv (install python3-venv)",
-        )?;
-    }
+    let python = crate::sdk::virtualenv(&venv)?;
     let installed = Command::new(&python)
         .args([
             "-c",
@@ -86,12 +82,4 @@ fn portkey(root: &Path) -> Result<(PathBuf, PathBuf)> {
         node,
         dir.join("node_modules/@portkey-ai/gateway/build/start-server.js"),
     ))
-}
-
-fn run(command: &mut Command, what: &str) -> Result<()> {
-    let status = command.status().with_context(|| what.to_string())?;
-    if !status.success() {
-        bail!("{what} failed with {status}");
-    }
-    Ok(())
 }

@@ -12,14 +12,7 @@ const OPENAI_PYTHON: &str = "openai==3.57.0";
 /// The Python interpreter of a virtualenv holding the `openai` package,
 /// created on first use.
 pub fn python(root: &Path) -> Result<PathBuf> {
-    let venv = root.join("target/sdk/python");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        run(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "creating a Python virtualenv (install python3-venv)",
-        )?;
-    }
+    let python = virtualenv(&root.join("target/sdk/python"))?;
     let installed = Command::new(&python)
         .args(["-c", "import openai"])
         .output()
@@ -33,7 +26,19 @@ pub fn python(root: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
-fn run(command: &mut Command, what: &str) -> Result<()> {
+/// The interpreter of the virtualenv at `venv`, created if it is not there.
+pub fn virtualenv(venv: &Path) -> Result<PathBuf> {
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(venv),
+            "creating a Python virtualenv (install python3-venv)",
+        )?;
+    }
+    Ok(python)
+}
+
+pub fn run(command: &mut Command, what: &str) -> Result<()> {
     let status = command.status().with_context(|| what.to_string())?;
     if !status.success() {
         bail!("{what} failed with {status}");
