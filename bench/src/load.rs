@@ -20,6 +20,11 @@ pub struct Load<'a> {
     pub duration: Duration,
 }
 
+/// How a load reads in tables and logs: `c=1` or `N rps`.
+pub fn label(rate: Option<u32>) -> String {
+    rate.map_or("c=1".into(), |rate| format!("{rate} rps"))
+}
+
 /// Latencies in milliseconds.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measured {

@@ -304,11 +304,7 @@ async fn run_store(
             .rows
             .push(Row::new(baseline.name, store, rate, base.clone(), None));
         for scenario in scenarios {
-            eprintln!(
-                "{} at {}",
-                scenario.name,
-                rate.map_or("c=1".into(), |r| format!("{r} rps"))
-            );
+            eprintln!("{} at {}", scenario.name, load::label(rate));
             let measured = oha(options, scenario, rate)?;
             report
                 .rows

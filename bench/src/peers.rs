@@ -13,9 +13,10 @@ mod table;
 
 use std::time::Duration;
 
+use anyhow::{Result, bail};
+
 use crate::load::{self, Load, Measured};
 use crate::{Options, mock, probe};
-use anyhow::{Result, bail};
 
 pub use gateways::PeerPaths;
 
@@ -87,11 +88,7 @@ pub async fn run(options: &Options, paths: &PeerPaths, upstream: &str) -> Result
         warm_up(&running.url, &headers).await?;
         let mut phases = Vec::new();
         for rate in RATES {
-            eprintln!(
-                "{} at {}",
-                target.name,
-                rate.map_or("c=1".into(), |r| format!("{r} rps"))
-            );
+            eprintln!("{} at {}", target.name, load::label(rate));
             let baseline = baseline(options, upstream, rate)?;
             let measured = oha(options, &running.url, &headers, rate)?;
             phases.push(Phase {

@@ -31,7 +31,7 @@ impl Row {
         Self {
             scenario: scenario.into(),
             store: store.into(),
-            load: rate.map_or("c=1".into(), |rate| format!("{rate} rps")),
+            load: crate::load::label(rate),
             overhead_p50: baseline.map(|base| measured.p50 - base.p50),
             overhead_p99: baseline.map(|base| measured.p99 - base.p99),
             measured,

@@ -7,10 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Measurements, Phase};
-
-fn load(rate: Option<u32>) -> String {
-    rate.map_or("c=1".into(), |rate| format!("{rate} rps"))
-}
+use crate::load::label;
 
 /// `+p50 / +p99`, with the rate actually served where it fell behind and
 /// the failures where there were any.
@@ -56,7 +53,7 @@ pub fn print(all: &[Measurements], duration: Duration) {
     let Some(first) = all.first() else {
         return;
     };
-    let loads: Vec<String> = first.phases.iter().map(|phase| load(phase.rate)).collect();
+    let loads: Vec<String> = first.phases.iter().map(|phase| label(phase.rate)).collect();
     println!(
         "\n| target (overhead over direct-to-mock, ms: +p50 / +p99) | {} | held {} |",
         loads.join(" | "),
@@ -107,7 +104,7 @@ pub fn print(all: &[Measurements], duration: Duration) {
             println!(
                 "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} | {} | {} |",
                 target.target,
-                load(phase.rate),
+                label(phase.rate),
                 m.p50,
                 m.p99,
                 b.p50,
@@ -126,7 +123,7 @@ pub fn to_json(all: &[Measurements], duration: Duration) -> Value {
             .map(|target| json!({
                 "target": target.target,
                 "phases": target.phases.iter().map(|phase| json!({
-                    "load": load(phase.rate),
+                    "load": label(phase.rate),
                     "baseline": phase.baseline,
                     "measured": phase.measured,
                     "overhead_p50": phase.overhead_p50(),
