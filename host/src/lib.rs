@@ -4,9 +4,8 @@
 //! the `.wasm` that runs under `spin up` runs here unchanged.
 
 pub mod allowed_hosts;
-mod bindings;
-mod config_host;
 pub mod demo;
+mod guest_api;
 pub mod kv;
 pub mod manifest;
 mod outbound;

@@ -10,7 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::kv::{KvFaults, KvStore};
 use crate::outbound::OutboundPolicy;
-use crate::server::Watch;
+use crate::server::watch::Watch;
 use crate::spin_costs::SpinCosts;
 use crate::tally::HostCallTally;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::KvError;
+use super::error::KvError;
 
 #[derive(Clone, Default)]
 pub struct KvFaults {

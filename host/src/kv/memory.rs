@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::{KvError, decode_counter};
+use super::error::{KvError, decode_counter};
 
 #[derive(Clone, Default)]
 pub struct MemoryStore {

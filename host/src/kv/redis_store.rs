@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, RedisError, RedisResult, Script};
 
-use super::KvError;
+use super::error::KvError;
 
 /// Longest wait for one reply; Redis answers in well under a millisecond.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);

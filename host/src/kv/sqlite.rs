@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{KvError, decode_counter};
+use super::error::{KvError, decode_counter};
 
 const STORE: &str = "default";
 

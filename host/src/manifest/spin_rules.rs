@@ -2,7 +2,7 @@
 //! from Spin 4.0.2 (`crates/loader`, `crates/expressions`,
 //! `crates/outbound-networking-config`), with Spin's words in the errors.
 
-use super::Manifest;
+use super::document::Manifest;
 use crate::allowed_hosts::{AllowedHost, refuse_allow_all_keyword};
 use crate::template::Template;
 

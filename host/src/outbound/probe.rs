@@ -11,7 +11,7 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Empty};
 use wasmtime_wasi_http::{Error, RequestOptions};
 
-use super::Pool;
+use super::pool::Pool;
 
 /// Longest wait for each phase: a check must not hang on a dead upstream.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);

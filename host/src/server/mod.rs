@@ -8,7 +8,7 @@ mod head;
 mod idle_body;
 mod limits;
 mod responses;
-mod watch;
+pub(crate) mod watch;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -29,7 +29,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::allowed_hosts::AllowedHosts;
-use crate::bindings::SpinHost;
+use crate::guest_api::SpinHost;
 use crate::kv::{KvFaults, KvStore, SqliteCosts};
 use crate::manifest::App;
 use crate::outbound::{OutboundPolicy, Pool};
@@ -44,7 +44,7 @@ use guest::{GuestError, Held, Run};
 use idle_body::IdleDeadline;
 pub use limits::Limits;
 use responses::Response;
-pub(crate) use watch::Watch;
+use watch::Watch;
 
 /// How long in-flight requests may finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);

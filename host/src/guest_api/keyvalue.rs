@@ -3,21 +3,10 @@
 
 use wasmtime::component::Resource;
 
-use super::{KvError, KvStore};
-use crate::bindings::wasi::keyvalue::{atomics, batch, store};
+use super::bindings::wasi::keyvalue::{atomics, batch, store};
+use super::resources::{KvBucket, KvCas};
+use crate::kv::{KvError, KvStore};
 use crate::state::WwsState;
-
-/// An opened bucket: the store it names.
-pub struct KvBucket {
-    store: KvStore,
-}
-
-/// A compare-and-swap in progress: the value seen when it began.
-pub struct KvCas {
-    store: KvStore,
-    key: String,
-    current: Option<Vec<u8>>,
-}
 
 fn other(error: KvError) -> store::Error {
     tracing::warn!("key-value store error: {error}");

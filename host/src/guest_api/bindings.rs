@@ -7,7 +7,7 @@ wasmtime::component::bindgen!({
     world: "mylder:wws/spin-host",
     imports: { default: async | trappable },
     with: {
-        "wasi:keyvalue/store.bucket": crate::kv::KvBucket,
-        "wasi:keyvalue/atomics.cas": crate::kv::KvCas,
+        "wasi:keyvalue/store.bucket": crate::guest_api::resources::KvBucket,
+        "wasi:keyvalue/atomics.cas": crate::guest_api::resources::KvCas,
     },
 });

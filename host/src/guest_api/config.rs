@@ -1,6 +1,6 @@
 //! `wasi:config/store@0.2.0-draft-2024-09-27`: the component's variables.
 
-use crate::bindings::wasi::config::store;
+use super::bindings::wasi::config::store;
 use crate::state::WwsState;
 
 impl store::Host for WwsState {
