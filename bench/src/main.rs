@@ -18,97 +18,25 @@ mod host;
 mod host_calls;
 mod load;
 mod mock;
+mod options;
 mod peers;
 mod probe;
 mod report;
 mod slow_clients;
 mod soak;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use anyhow::{Context, Result};
-use serde_json::json;
 
 use load::Load;
+use options::Options;
 use report::{Report, Row};
-
-struct Options {
-    root: PathBuf,
-    host: PathBuf,
-    oha: PathBuf,
-    redis: Option<String>,
-    duration: Duration,
-    shape: mock::Shape,
-    slow_clients: Option<usize>,
-    host_calls: bool,
-    /// Only the store profiles named (`--store`, repeatable); all if none.
-    only_stores: Vec<String>,
-    /// Compare with the peer gateways instead (`--peers`).
-    peers: Option<peers::PeerPaths>,
-}
-
-fn options() -> Result<Options> {
-    let mut args = std::env::args().skip(1);
-    let mut options = Options {
-        root: PathBuf::from("."),
-        host: PathBuf::from("target/release/wws-host"),
-        oha: PathBuf::from("oha"),
-        redis: None,
-        duration: Duration::from_secs(8),
-        shape: mock::Shape {
-            latency: Duration::ZERO,
-            chunks: 20,
-            chunk_gap: Duration::from_millis(10),
-        },
-        slow_clients: None,
-        host_calls: false,
-        only_stores: Vec::new(),
-        peers: None,
-    };
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--root" => options.root = value()?.into(),
-            "--host" => options.host = value()?.into(),
-            "--oha" => options.oha = value()?.into(),
-            "--redis" => options.redis = Some(value()?),
-            "--seconds" => options.duration = Duration::from_secs(value()?.parse()?),
-            "--slow-clients" => options.slow_clients = Some(value()?.parse()?),
-            "--host-calls" => options.host_calls = true,
-            "--store" => options.only_stores.push(value()?),
-            "--peers" => {
-                options.peers.get_or_insert_default();
-            }
-            "--litellm" => options.peers.get_or_insert_default().litellm = Some(program(value()?)?),
-            "--node" => options.peers.get_or_insert_default().node = Some(program(value()?)?),
-            "--portkey" => options.peers.get_or_insert_default().portkey = Some(program(value()?)?),
-            "--upstream-latency-ms" => {
-                options.shape.latency = Duration::from_millis(value()?.parse()?)
-            }
-            other => anyhow::bail!("unknown option {other}"),
-        }
-    }
-    Ok(options)
-}
-
-/// A program or script given on the command line: a path made absolute,
-/// since each peer runs in a folder of its own; a bare name is looked up on
-/// the PATH.
-fn program(value: String) -> Result<PathBuf> {
-    if value.contains('/') {
-        Ok(std::path::absolute(value)?)
-    } else {
-        Ok(value.into())
-    }
-}
 
 #[tokio::main]
 async fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("soak") {
         return soak::run(std::env::args().skip(2)).await;
     }
-    let options = options()?;
+    let options = options::parse()?;
     let upstream = format!("http://{}", mock::start(options.shape).await?);
     if let Some(paths) = &options.peers {
         return peers::run(&options, paths, &upstream).await;
@@ -119,7 +47,7 @@ async fn main() -> Result<()> {
             &options.root,
             None,
             false,
-            &variables(&upstream),
+            &mock::variables(&upstream),
             None,
             None,
         )?;
@@ -144,7 +72,7 @@ async fn main() -> Result<()> {
             &options.root,
             redis,
             spin_costs,
-            &variables(&upstream),
+            &mock::variables(&upstream),
             None,
             None,
         )?;
@@ -197,7 +125,7 @@ async fn count_host_calls(
             &options.root,
             *redis,
             false,
-            &variables(upstream),
+            &mock::variables(upstream),
             Some(&log),
             Some(host_calls::RUST_LOG),
         )?;
@@ -208,30 +136,6 @@ async fn count_host_calls(
 
 /// The store profile of SQLite run as Spin runs it (`wws-host --spin-costs`).
 const SPIN_COSTS: &str = "sqlite-spin-costs";
-
-/// Points the app at the mock; limits high enough never to refuse the load.
-fn variables(upstream: &str) -> Vec<(String, String)> {
-    let limits = json!({ "default": 1_000_000_000u64, "/v1/chat/completions": 1_000_000_000u64,
-                         "tokens": { "per_minute": 1_000_000_000_000u64 } });
-    mock_variables(upstream, &limits)
-}
-
-/// The variables that send providers and Supabase to the mock at
-/// `upstream`, with `rate_limits` set to `limits`.
-fn mock_variables(upstream: &str, limits: &serde_json::Value) -> Vec<(String, String)> {
-    [
-        ("synthetic_api_key", mock::PROVIDER_KEY.to_string()),
-        ("zai_api_key", mock::PROVIDER_KEY.to_string()),
-        ("primary_url", upstream.to_string()),
-        ("fallback_url", upstream.to_string()),
-        ("supabase_url", upstream.to_string()),
-        ("supabase_anon_key", "bench-anon-key".to_string()),
-        ("rate_limits", limits.to_string()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_string(), value))
-    .collect()
-}
 
 const CHAT: &str = r#"{"messages":[{"role":"user","content":"benchmark"}],"temperature":0.7}"#;
 const CACHEABLE: &str = r#"{"messages":[{"role":"user","content":"benchmark"}],"temperature":0}"#;

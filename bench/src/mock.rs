@@ -164,3 +164,27 @@ fn full(status: u16, content_type: &str, body: Bytes) -> hyper::Response<Body> {
         .body(Full::new(body).boxed())
         .expect("valid response")
 }
+
+/// Points the app at the mock; limits high enough never to refuse the load.
+pub fn variables(upstream: &str) -> Vec<(String, String)> {
+    let limits = json!({ "default": 1_000_000_000u64, "/v1/chat/completions": 1_000_000_000u64,
+                         "tokens": { "per_minute": 1_000_000_000_000u64 } });
+    variables_with_limits(upstream, &limits)
+}
+
+/// The variables that send providers and Supabase to the mock at
+/// `upstream`, with `rate_limits` set to `limits`.
+pub fn variables_with_limits(upstream: &str, limits: &serde_json::Value) -> Vec<(String, String)> {
+    [
+        ("synthetic_api_key", PROVIDER_KEY.to_string()),
+        ("zai_api_key", PROVIDER_KEY.to_string()),
+        ("primary_url", upstream.to_string()),
+        ("fallback_url", upstream.to_string()),
+        ("supabase_url", upstream.to_string()),
+        ("supabase_anon_key", "bench-anon-key".to_string()),
+        ("rate_limits", limits.to_string()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect()
+}

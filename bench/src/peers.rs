@@ -9,58 +9,21 @@
 
 mod cpus;
 mod gateways;
+mod phase;
 mod table;
-
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 
 use crate::load::{self, Load, Measured};
-use crate::{Options, mock, probe};
-
-pub use gateways::PeerPaths;
+use crate::options::{Options, PeerPaths};
+use crate::{mock, probe};
+use phase::{Measurements, Phase};
 
 /// The phases of the comparison: concurrency 1, then fixed rates.
 const RATES: [Option<u32>; 4] = [None, Some(200), Some(500), Some(1000)];
 
 /// One request body for every target: a model all of them route.
 const BODY: &str = r#"{"model":"hf:deepseek-ai/DeepSeek-V3","messages":[{"role":"user","content":"benchmark"}],"temperature":0}"#;
-
-/// One target's measurements, phase by phase, with the baseline of each.
-pub struct Measurements {
-    pub target: String,
-    pub phases: Vec<Phase>,
-}
-
-pub struct Phase {
-    pub rate: Option<u32>,
-    pub baseline: Measured,
-    pub measured: Measured,
-}
-
-impl Phase {
-    pub fn overhead_p50(&self) -> f64 {
-        self.measured.p50 - self.baseline.p50
-    }
-
-    pub fn overhead_p99(&self) -> f64 {
-        self.measured.p99 - self.baseline.p99
-    }
-
-    /// The offered rate was answered, nearly all of it; concurrency 1 has
-    /// no offered rate.
-    pub fn kept_up(&self, duration: Duration) -> bool {
-        let answered_right = self.measured.requests.saturating_sub(self.measured.errors);
-        self.rate.is_none_or(|rate| {
-            answered_right as f64 >= 0.95 * f64::from(rate) * duration.as_secs_f64()
-        })
-    }
-
-    /// Kept up, and answered right (at most one error in a thousand).
-    pub fn held(&self, duration: Duration) -> bool {
-        self.kept_up(duration) && self.measured.errors * 1000 <= self.measured.requests
-    }
-}
 
 /// Measures every target whose paths are known, one after another, and
 /// prints the side-by-side table and the ratios to WWS.

@@ -13,18 +13,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::host::Host;
-use crate::{Options, mock};
-
-/// Where `cargo xtask bench --peers` installed the peers; a peer without a
-/// path is left out.
-#[derive(Default)]
-pub struct PeerPaths {
-    /// The `litellm` executable of its virtualenv.
-    pub litellm: Option<PathBuf>,
-    /// `node` and the Portkey gateway's `build/start-server.js`.
-    pub node: Option<PathBuf>,
-    pub portkey: Option<PathBuf>,
-}
+use crate::mock;
+use crate::options::{Options, PeerPaths};
 
 /// The API key WWS and LiteLLM authenticate the benchmark's client by.
 const CLIENT_KEY: &str = "sk-bench-peer-client";
@@ -185,7 +175,7 @@ impl Target {
 /// The mock behind WWS, its cache off for the chat route, the benchmark's
 /// client known by its key's digest, limits out of the way.
 fn wws_variables(upstream: &str) -> Vec<(String, String)> {
-    let mut variables = crate::variables(upstream);
+    let mut variables = mock::variables(upstream);
     let digest = hex::encode(Sha256::digest(CLIENT_KEY.as_bytes()));
     let api_keys = json!([{ "sha256": digest, "principal": "bench", "role": "service" }]);
     let cache_policy = json!({ "/v1/chat/completions": { "enabled": false } });

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Measurements, Phase};
+use super::phase::{Measurements, Phase};
 use crate::load::label;
 
 /// `+p50 / +p99`, with the rate actually served where it fell behind and

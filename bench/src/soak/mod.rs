@@ -6,22 +6,23 @@
 //! growing in the second half, or on a limiter that admitted too much.
 
 mod client;
+mod host_log;
 mod keys;
 mod report;
+mod sample;
 mod traffic;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
 use serde_json::json;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::host::Host;
 use crate::mock;
+use host_log::HostLog;
 use traffic::Traffic;
 
 struct Options {
@@ -63,23 +64,6 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options> {
     }
     options.workers = options.workers.max(1);
     Ok(options)
-}
-
-/// One row of the samples table.
-#[derive(Serialize)]
-pub struct Sample {
-    pub t_secs: f64,
-    pub requests: u64,
-    /// Over the interval since the previous sample.
-    pub rps: f64,
-    pub unexpected: u64,
-    pub p50_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    pub rss_mib: Option<f64>,
-    pub keys: Option<u64>,
-    pub key_families: BTreeMap<String, u64>,
-    /// The machine's 1-minute load average: the cores are shared.
-    pub load1: Option<f64>,
 }
 
 pub async fn run(args: impl Iterator<Item = String>) -> Result<()> {
@@ -133,11 +117,11 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<()> {
         })
         .collect();
 
-    let mut samples = vec![sample(&traffic, &host, &store, None).await];
+    let mut samples = vec![sample::take(&traffic, &host, &store, None).await];
     let mut next = started + options.sample_every;
     while next < deadline {
         tokio::time::sleep_until(next).await;
-        let row = sample(&traffic, &host, &store, samples.last()).await;
+        let row = sample::take(&traffic, &host, &store, samples.last()).await;
         report::print_progress(&row);
         samples.push(row);
         next += options.sample_every;
@@ -145,7 +129,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<()> {
     for worker in workers {
         worker.await?;
     }
-    samples.push(sample(&traffic, &host, &store, samples.last()).await);
+    samples.push(sample::take(&traffic, &host, &store, samples.last()).await);
 
     let mut tally = std::mem::take(&mut *traffic.tally.lock().expect("tally lock"));
     tally.finish();
@@ -204,79 +188,6 @@ async fn worker(
     }
 }
 
-/// The host's stderr: the gateway's JSON access log, and anything else
-/// (warnings, errors, or access records torn apart by concurrent writes).
-#[derive(Default, Serialize)]
-pub struct HostLog {
-    pub lines: usize,
-    pub not_json: usize,
-    pub not_json_samples: Vec<String>,
-}
-
-impl HostLog {
-    fn read(path: &Path) -> Self {
-        let mut log = Self::default();
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return log;
-        };
-        for line in text.lines() {
-            log.lines += 1;
-            if serde_json::from_str::<serde::de::IgnoredAny>(line).is_err() {
-                log.not_json += 1;
-                if log.not_json_samples.len() < 5 {
-                    log.not_json_samples.push(line.chars().take(300).collect());
-                }
-            }
-        }
-        log
-    }
-}
-
-async fn sample(
-    traffic: &Traffic,
-    host: &Host,
-    store: &Arc<keys::Store>,
-    previous: Option<&Sample>,
-) -> Sample {
-    let t_secs = traffic.started.elapsed().as_secs_f64();
-    let (requests, unexpected, latency) = {
-        let mut tally = traffic.tally.lock().expect("tally lock");
-        (tally.requests, tally.unexpected, tally.take_interval())
-    };
-    let store = store.clone();
-    let families = tokio::task::spawn_blocking(move || store.families()).await;
-    let key_families = match families {
-        Ok(Ok(families)) => Some(families),
-        Ok(Err(error)) => {
-            eprintln!("soak: counting keys failed: {error:#}");
-            None
-        }
-        Err(error) => {
-            eprintln!("soak: counting keys failed: {error}");
-            None
-        }
-    };
-    let rps = previous.map_or(0.0, |previous| {
-        (requests - previous.requests) as f64 / (t_secs - previous.t_secs)
-    });
-    Sample {
-        t_secs,
-        requests,
-        rps,
-        unexpected,
-        p50_ms: latency.map(|(p50, _)| p50),
-        p99_ms: latency.map(|(_, p99)| p99),
-        rss_mib: host.rss_mib(),
-        keys: key_families
-            .as_ref()
-            .map(|families| families.values().sum()),
-        key_families: key_families.unwrap_or_default(),
-        load1: std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|load| load.split_whitespace().next()?.parse().ok()),
-    }
-}
-
 /// Points the app at the mock. Limits are far above the load except on the
 /// hammered route, which is tiny so that it refuses most requests.
 fn variables(upstream: &str) -> Vec<(String, String)> {
@@ -288,7 +199,7 @@ fn variables(upstream: &str) -> Vec<(String, String)> {
         "tokens": { "per_minute": HIGH * 1000 },
     });
     // The soak also sends origin traffic to the mock.
-    let mut variables = crate::mock_variables(upstream, &limits);
+    let mut variables = mock::variables_with_limits(upstream, &limits);
     variables.push(("origin_url".into(), upstream.to_string()));
     variables
 }

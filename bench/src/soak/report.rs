@@ -5,8 +5,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::host_log::HostLog;
+use super::sample::Sample;
 use super::traffic::{self, Class, Tally};
-use super::{HostLog, Sample};
 
 /// Largest growth of the host's RSS over the second half of the run.
 const RSS_GROWTH_LIMIT: f64 = 0.20;
