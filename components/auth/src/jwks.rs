@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use wasip2::http::types::Method;
 use wws_guest::digest::sha256_hex;
 use wws_guest::http;
-use wws_guest::kv::Store;
+use wws_guest::kv::Kv;
 
 use crate::settings::{identity_deadline, identity_timeouts};
 
@@ -34,12 +34,12 @@ impl Jwks<'_> {
         format!("auth:jwks:{}", &sha256_hex(self.url)[..16])
     }
 
-    fn load(&self, store: Option<&Store>) -> Option<Cached> {
+    fn load(&self, store: Option<&impl Kv>) -> Option<Cached> {
         let bytes = store?.get(&self.key()).ok()??;
         serde_json::from_slice(&bytes).ok()
     }
 
-    fn save(&self, store: Option<&Store>, cached: &Cached) {
+    fn save(&self, store: Option<&impl Kv>, cached: &Cached) {
         if let (Some(store), Ok(bytes)) = (store, serde_json::to_vec(cached)) {
             let _ = store.set(&self.key(), &bytes);
         }
@@ -47,7 +47,7 @@ impl Jwks<'_> {
 
     /// The key set to verify with: cached while fresh, else downloaded. A
     /// failed download falls back to the old copy, if there is one.
-    pub fn current(&self, store: Option<&Store>, now: u64) -> Option<JwkSet> {
+    pub fn current(&self, store: Option<&impl Kv>, now: u64) -> Option<JwkSet> {
         let cached = self.load(store);
         if let Some(cached) = &cached
             && now.saturating_sub(cached.fetched_at) < self.refresh_secs
@@ -72,7 +72,7 @@ impl Jwks<'_> {
     }
 
     /// An early download for an unknown key id, if none happened lately.
-    pub fn refetch(&self, store: Option<&Store>, now: u64) -> Option<JwkSet> {
+    pub fn refetch(&self, store: Option<&impl Kv>, now: u64) -> Option<JwkSet> {
         if let Some(cached) = self.load(store)
             && now.saturating_sub(cached.forced_at) < self.refetch_secs
         {

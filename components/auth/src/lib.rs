@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod bearer;
+mod bindings;
 mod expiry;
 mod jwks;
 mod jwt;
@@ -37,17 +38,8 @@ pub mod fuzzing {
     }
 }
 
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "mylder:wws/auth-guard",
-    with: {
-        "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
-        "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
-    },
-});
-
-use exports::mylder::wws::auth::{AuthError, AuthSource, Guest, Identity};
-use mylder::wws::types::{Principal, RequestInfo};
+use bindings::exports::mylder::wws::auth::{AuthError, AuthSource, Guest, Identity};
+use bindings::mylder::wws::types::{Principal, RequestInfo};
 use settings::{Settings, Verification};
 use wws_guest::{digest, kv, time};
 
@@ -90,8 +82,9 @@ impl Guest for AuthGuard {
             if let (Some(store), Some(until)) = (
                 store.as_ref(),
                 session::cache_until(now, verification.session_ttl_secs, token_expiry),
-            ) {
-                session::save(store, &token_digest, principal, until, now);
+            ) && session::save(store, &token_digest, principal, until)
+            {
+                sweep::if_due(store, now);
             }
         };
         match local::verify(token, &verification, store.as_ref(), now) {
@@ -131,12 +124,9 @@ impl Guest for AuthGuard {
             }
             Err(AuthError::InvalidToken(reason)) => {
                 if let Some(store) = &store {
-                    session::deny(
-                        store,
-                        &token_digest,
-                        now + verification.negative_ttl_secs,
-                        now,
-                    );
+                    if session::deny(store, &token_digest, now + verification.negative_ttl_secs) {
+                        sweep::if_due(store, now);
+                    }
                     refusals::record(store, &client_ip, now);
                 }
                 Err(AuthError::InvalidToken(reason))
@@ -178,4 +168,4 @@ fn anonymous(client_addr: Option<&str>) -> Principal {
     }
 }
 
-export!(AuthGuard);
+bindings::export!(AuthGuard with_types_in bindings);

@@ -1,7 +1,7 @@
 //! Deciding locally, without Supabase, when the configuration allows it.
 
 use jsonwebtoken::jwk::JwkSet;
-use wws_guest::kv::Store;
+use wws_guest::kv::Kv;
 
 use crate::jwks::Jwks;
 use crate::jwt::{self, Claims, Expectations, Needs, Outcome};
@@ -14,7 +14,12 @@ pub enum Local {
     Undecided,
 }
 
-pub fn verify(token: &str, verification: &Verification, store: Option<&Store>, now: u64) -> Local {
+pub fn verify(
+    token: &str,
+    verification: &Verification,
+    store: Option<&impl Kv>,
+    now: u64,
+) -> Local {
     let configured = verification.jwt_secret.is_some() || verification.jwks_url.is_some();
     if !configured {
         return Local::Undecided;

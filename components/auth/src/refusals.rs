@@ -5,13 +5,13 @@
 //! refused here, before Supabase is asked. Tokens already known (cached
 //! sessions, locally verified JWTs, API keys) are never affected.
 
-use wws_guest::kv::Store;
+use wws_guest::kv::Kv;
 
 const PREFIX: &str = "auth:refused:";
 const WINDOW_SECS: u64 = 60;
 
 /// Seconds until the client may try again, if it is over `limit`.
-pub fn throttled(store: &Store, client_ip: &str, limit: u64, now: u64) -> Option<u64> {
+pub fn throttled(store: &impl Kv, client_ip: &str, limit: u64, now: u64) -> Option<u64> {
     if limit == 0 {
         return None;
     }
@@ -23,7 +23,7 @@ pub fn throttled(store: &Store, client_ip: &str, limit: u64, now: u64) -> Option
 
 /// Counts one refusal for `client_ip`; the window two back is deleted, so an
 /// address keeps at most two counters.
-pub fn record(store: &Store, client_ip: &str, now: u64) {
+pub fn record(store: &impl Kv, client_ip: &str, now: u64) {
     let window = now / WINDOW_SECS;
     if let Err(error) = store.increment(&key(client_ip, window), 1) {
         eprintln!("auth: refusal not counted: {error}");

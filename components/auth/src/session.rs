@@ -1,10 +1,9 @@
 //! The KV session cache: principal by token digest, with its own deadline.
 
 use serde::{Deserialize, Serialize};
-use wws_guest::kv::Store;
+use wws_guest::kv::Kv;
 
-use crate::mylder::wws::types::Principal;
-use crate::sweep;
+use crate::bindings::mylder::wws::types::Principal;
 
 #[derive(Serialize, Deserialize)]
 struct Session {
@@ -44,17 +43,14 @@ pub fn is_dead(key: &str, bytes: &[u8], now: u64) -> Option<bool> {
 }
 
 /// Remembers, until `until`, that Supabase rejected this token, so a flood
-/// of one bad token is answered here.
-pub fn deny(store: &Store, token_digest: &str, until: u64, now: u64) {
-    if store
+/// of one bad token is answered here. True when the entry was written.
+pub fn deny(store: &impl Kv, token_digest: &str, until: u64) -> bool {
+    store
         .set(&deny_key(token_digest), until.to_string().as_bytes())
         .is_ok()
-    {
-        sweep::if_due(store, now);
-    }
 }
 
-pub fn is_denied(store: &Store, token_digest: &str, now: u64) -> bool {
+pub fn is_denied(store: &impl Kv, token_digest: &str, now: u64) -> bool {
     let key = deny_key(token_digest);
     let Ok(Some(bytes)) = store.get(&key) else {
         return false;
@@ -83,7 +79,7 @@ pub fn cache_until(now: u64, ttl: u64, token_expiry: Option<u64>) -> Option<u64>
 
 /// The cached principal, if present and still within its deadline. Expired
 /// entries are deleted so the store does not keep them forever.
-pub fn load(store: &Store, token_digest: &str, now: u64) -> Option<Principal> {
+pub fn load(store: &impl Kv, token_digest: &str, now: u64) -> Option<Principal> {
     let key = key(token_digest);
     let bytes = store.get(&key).ok()??;
     match serde_json::from_slice::<Session>(&bytes) {
@@ -101,7 +97,8 @@ pub fn load(store: &Store, token_digest: &str, now: u64) -> Option<Principal> {
 }
 
 /// Best effort: a failed write only costs a later Supabase round trip.
-pub fn save(store: &Store, token_digest: &str, principal: &Principal, cached_until: u64, now: u64) {
+/// True when the entry was written.
+pub fn save(store: &impl Kv, token_digest: &str, principal: &Principal, cached_until: u64) -> bool {
     let session = Session {
         id: principal.id.clone(),
         email: principal.email.clone(),
@@ -110,11 +107,14 @@ pub fn save(store: &Store, token_digest: &str, principal: &Principal, cached_unt
         cached_until,
     };
     let Ok(bytes) = serde_json::to_vec(&session) else {
-        return;
+        return false;
     };
     match store.set(&key(token_digest), &bytes) {
-        Ok(()) => sweep::if_due(store, now),
-        Err(error) => eprintln!("auth: session cache write failed: {error}"),
+        Ok(()) => true,
+        Err(error) => {
+            eprintln!("auth: session cache write failed: {error}");
+            false
+        }
     }
 }
 

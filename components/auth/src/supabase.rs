@@ -5,8 +5,8 @@ use wasip2::http::types::Method;
 use wws_guest::config;
 use wws_guest::http::{self, HttpError};
 
-use crate::exports::mylder::wws::auth::AuthError;
-use crate::mylder::wws::types::Principal;
+use crate::bindings::exports::mylder::wws::auth::AuthError;
+use crate::bindings::mylder::wws::types::Principal;
 use crate::settings::{identity_deadline, identity_timeouts};
 
 const MAX_USER_BODY: usize = 256 * 1024;

@@ -6,7 +6,7 @@
 //! whichever write first increments that minute's marker) one write also
 //! deletes the entries past their deadline.
 
-use wws_guest::kv::{KvError, Store};
+use wws_guest::kv::{Kv, KvError};
 
 use crate::{refusals, session};
 
@@ -17,13 +17,13 @@ const MAX_READS: usize = 2_000;
 const MARKER: &str = "auth-sweep";
 
 /// Called after a session or deny entry was written; `now` in seconds.
-pub fn if_due(store: &Store, now: u64) {
+pub fn if_due(store: &impl Kv, now: u64) {
     if let Err(error) = sweep_if_first(store, now) {
         eprintln!("auth: sweep failed: {error}");
     }
 }
 
-fn sweep_if_first(store: &Store, now: u64) -> Result<(), KvError> {
+fn sweep_if_first(store: &impl Kv, now: u64) -> Result<(), KvError> {
     if !store.claim_period(MARKER, now / 60)? {
         return Ok(());
     }
@@ -51,4 +51,61 @@ fn sweep_if_first(store: &Store, now: u64) -> Result<(), KvError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use wws_guest::kv::MemoryKv;
+
+    use super::*;
+    use crate::bindings::mylder::wws::types::Principal;
+
+    const NOW: u64 = 1_000_000;
+
+    fn principal() -> Principal {
+        Principal {
+            id: "user".into(),
+            email: None,
+            role: "authenticated".into(),
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn a_sweep_deletes_what_is_past_its_deadline_once_a_minute() {
+        let store = MemoryKv::default();
+        assert!(session::save(&store, "live", &principal(), NOW + 60));
+        assert!(session::save(&store, "dead", &principal(), NOW - 1));
+        assert!(session::deny(&store, "denied-live", NOW + 60));
+        assert!(session::deny(&store, "denied-dead", NOW - 1));
+        refusals::record(&store, "192.0.2.1", NOW - 300);
+        refusals::record(&store, "192.0.2.1", NOW);
+        store.set("cache:x", b"{}").expect("set");
+
+        if_due(&store, NOW);
+        let keys = store.key_list();
+        let left: Vec<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .filter(|key| !key.starts_with(MARKER))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                "auth:deny:denied-live",
+                &format!("auth:refused:192.0.2.1:{}", NOW / 60),
+                "auth:session:live",
+                "cache:x",
+            ]
+        );
+
+        assert!(session::save(&store, "dead-again", &principal(), NOW - 1));
+        if_due(&store, NOW + 1);
+        assert!(
+            store
+                .key_list()
+                .contains(&"auth:session:dead-again".to_string()),
+            "one sweep a minute"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 //! a request that finds no lease, or an expired one, takes it. A request that
 //! crashes while holding it blocks others for at most `LEASE_MILLIS`.
 
-use wws_guest::kv::{KvError, Store};
+use wws_guest::kv::{Kv, KvError};
 
 /// Longer than a typical completion, short enough that a lost lease heals.
 pub const LEASE_MILLIS: u64 = 30_000;
@@ -14,7 +14,7 @@ pub fn lease_key(cache_key: &str) -> String {
 }
 
 /// True when the caller now holds the lease for `cache_key`.
-pub fn claim(store: &Store, cache_key: &str, now_millis: u64) -> Result<bool, KvError> {
+pub fn claim(store: &impl Kv, cache_key: &str, now_millis: u64) -> Result<bool, KvError> {
     let expires = (now_millis + LEASE_MILLIS).to_string().into_bytes();
     store.swap_if(&lease_key(cache_key), |current| {
         match current.and_then(parse_millis) {
@@ -25,7 +25,7 @@ pub fn claim(store: &Store, cache_key: &str, now_millis: u64) -> Result<bool, Kv
 }
 
 /// True while someone holds an unexpired lease for `cache_key`.
-pub fn is_held(store: &Store, cache_key: &str, now_millis: u64) -> Result<bool, KvError> {
+pub fn is_held(store: &impl Kv, cache_key: &str, now_millis: u64) -> Result<bool, KvError> {
     let lease = store.get(&lease_key(cache_key))?;
     Ok(lease
         .as_deref()
@@ -33,10 +33,47 @@ pub fn is_held(store: &Store, cache_key: &str, now_millis: u64) -> Result<bool, 
         .is_some_and(|held_until| held_until > now_millis))
 }
 
-pub fn release(store: &Store, cache_key: &str) -> Result<(), KvError> {
+pub fn release(store: &impl Kv, cache_key: &str) -> Result<(), KvError> {
     store.delete(&lease_key(cache_key))
 }
 
 fn parse_millis(bytes: &[u8]) -> Option<u64> {
     std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use wws_guest::kv::MemoryKv;
+
+    use super::*;
+
+    const NOW: u64 = 1_000_000;
+
+    #[test]
+    fn one_caller_holds_the_lease_until_it_releases() {
+        let store = MemoryKv::default();
+        assert!(claim(&store, "k", NOW).expect("claim"));
+        assert!(!claim(&store, "k", NOW + 1).expect("second claim"));
+        assert!(is_held(&store, "k", NOW + 1).expect("held"));
+        assert!(claim(&store, "other", NOW).expect("other keys are free"));
+        release(&store, "k").expect("release");
+        assert!(!is_held(&store, "k", NOW + 2).expect("held"));
+        assert!(claim(&store, "k", NOW + 2).expect("claim after release"));
+    }
+
+    #[test]
+    fn a_lease_left_behind_heals_after_its_period() {
+        let store = MemoryKv::default();
+        assert!(claim(&store, "k", NOW).expect("claim"));
+        let later = NOW + LEASE_MILLIS;
+        assert!(!is_held(&store, "k", later).expect("held"));
+        assert!(claim(&store, "k", later).expect("claim an expired lease"));
+    }
+
+    #[test]
+    fn a_store_without_atomics_claims_nothing() {
+        let store = MemoryKv::default();
+        store.break_atomics();
+        assert!(claim(&store, "k", NOW).is_err());
+    }
 }

@@ -2,6 +2,7 @@
 //! [`fill`] and [`purge`]. Spin KV has no expiry: entries carry their own
 //! deadlines and are deleted by the lookup that finds them useless.
 
+mod bindings;
 mod entry;
 mod fill;
 mod key;
@@ -23,19 +24,10 @@ pub mod fuzzing {
     }
 }
 
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "mylder:wws/cache-manager",
-    with: {
-        "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
-        "wasi:keyvalue/atomics@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::atomics,
-        "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
-    },
-});
-
-use exports::mylder::wws::cache::{
+use bindings::exports::mylder::wws::cache::{
     CachedResponse, Freshness, Guest, Hit, KeyInput, Lifetimes, Policy,
 };
+use wws_guest::kv::Kv;
 use wws_guest::{config, kv, time};
 
 /// Spin's default store refuses values over 1 MB; larger entries are not
@@ -161,4 +153,4 @@ impl Guest for CacheManager {
     }
 }
 
-export!(CacheManager);
+bindings::export!(CacheManager with_types_in bindings);

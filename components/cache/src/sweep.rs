@@ -6,7 +6,7 @@
 //! increments that minute's marker) one write also reads cache entries and
 //! deletes those past their stale-if-error deadline, and any it cannot decode.
 
-use wws_guest::kv::{KvError, Store};
+use wws_guest::kv::{Kv, KvError};
 
 use crate::{entry, key};
 
@@ -20,13 +20,13 @@ const SWEEP_EVERY_MILLIS: u64 = 60_000;
 const MARKER: &str = "cache-sweep";
 
 /// Called after an entry was written.
-pub fn if_due(store: &Store, now_millis: u64) {
+pub fn if_due(store: &impl Kv, now_millis: u64) {
     if let Err(error) = sweep_if_first(store, now_millis) {
         eprintln!("cache: sweep failed: {error}");
     }
 }
 
-fn sweep_if_first(store: &Store, now_millis: u64) -> Result<(), KvError> {
+fn sweep_if_first(store: &impl Kv, now_millis: u64) -> Result<(), KvError> {
     if !store.claim_period(MARKER, now_millis / SWEEP_EVERY_MILLIS)? {
         return Ok(());
     }
@@ -72,5 +72,38 @@ mod tests {
         assert!(!is_dead(&stored(1_000), 999));
         assert!(is_dead(&stored(1_000), 1_001));
         assert!(is_dead(b"not an entry", 0));
+    }
+
+    fn entry_key(body: &[u8]) -> String {
+        key::derive(&key::Parts {
+            scope: None,
+            method: "POST",
+            path: "/v1/chat/completions",
+            query: "",
+            body,
+        })
+    }
+
+    #[test]
+    fn a_claimed_sweep_deletes_dead_and_undecodable_entries_only() {
+        let store = wws_guest::kv::MemoryKv::default();
+        let live = entry_key(b"live");
+        let dead = entry_key(b"dead");
+        let garbage = entry_key(b"garbage");
+        store.set(&live, &stored(10_000_000)).expect("set");
+        store.set(&dead, &stored(1_000)).expect("set");
+        store.set(&garbage, b"not an entry").expect("set");
+        store.set("auth:session:x", b"{}").expect("set");
+        sweep_if_first(&store, 5_000_000).expect("sweep");
+        let keys = store.key_list();
+        assert!(keys.contains(&live), "{keys:?}");
+        assert!(
+            !keys.contains(&dead) && !keys.contains(&garbage),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&"auth:session:x".to_string()),
+            "other families stay"
+        );
     }
 }

@@ -4,12 +4,13 @@
 use serde::Deserialize;
 use wasip2::http::types::ResponseOutparam;
 
+use crate::bindings::mylder::wws::cache;
+use crate::context::Context;
 use crate::error::ApiError;
+use crate::head::Head;
 use crate::inbound::Inbound;
-use crate::mylder::wws::cache;
 use crate::observe::provider_stats;
-use crate::outbound::{self, Head};
-use crate::pipeline::Context;
+use crate::reply;
 
 pub const PURGE_PATH: &str = "/api/wws/cache/purge";
 pub const STATS_PATH: &str = "/api/wws/stats";
@@ -35,7 +36,7 @@ struct Purge {
 /// `{"prefix": "/api/"}`; answers `{"purged": <entries deleted>}`.
 pub fn purge(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
     if context.identity.principal.role != "admin" {
-        return outbound::send_error(out, &forbidden("cache purges"), &context.headers());
+        return reply::send_error(out, &forbidden("cache purges"), &context.headers());
     }
     let request = inbound
         .read_body()
@@ -52,7 +53,7 @@ pub fn purge(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
         });
     let prefix = match request {
         Ok(prefix) => prefix,
-        Err(error) => return outbound::send_error(out, &error, &context.headers()),
+        Err(error) => return reply::send_error(out, &error, &context.headers()),
     };
     let purged = cache::purge(&prefix);
     eprintln!("gateway: cache purge of {prefix:?} deleted {purged} entries");
@@ -60,25 +61,25 @@ pub fn purge(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
     head.set("content-type", "application/json");
     head.extend(&context.headers());
     let body = serde_json::json!({ "purged": purged, "prefix": prefix });
-    outbound::send(out, head, body.to_string().as_bytes());
+    reply::send(out, head, body.to_string().as_bytes());
 }
 
 /// `GET /api/wws/stats`: per-provider request, error and fallback counts
 /// since the store was created, summed over every instance sharing it.
 pub fn stats(context: Context, out: ResponseOutparam) {
     if context.identity.principal.role != "admin" {
-        return outbound::send_error(out, &forbidden("stats"), &context.headers());
+        return reply::send_error(out, &forbidden("stats"), &context.headers());
     }
     let providers = match provider_stats::snapshot() {
         Ok(providers) => providers,
         Err(error) => {
             let error = ApiError::new(503, "store_unavailable", error.to_string());
-            return outbound::send_error(out, &error, &context.headers());
+            return reply::send_error(out, &error, &context.headers());
         }
     };
     let mut head = Head::new(200);
     head.set("content-type", "application/json");
     head.extend(&context.headers());
     let body = serde_json::json!({ "providers": providers });
-    outbound::send(out, head, body.to_string().as_bytes());
+    reply::send(out, head, body.to_string().as_bytes());
 }

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use wasip2::http::types::ResponseOutparam;
 
-use crate::mylder::wws::cache::{self, CachedResponse, Freshness, Hit};
-use crate::outbound::{self, Head};
-use crate::pipeline::Context;
+use crate::bindings::mylder::wws::cache::{self, CachedResponse, Freshness, Hit};
+use crate::context::Context;
+use crate::head::Head;
+use crate::reply;
 
 /// How often a request waiting for another's fill looks for the entry.
 const FILL_POLL: Duration = Duration::from_millis(25);
@@ -105,5 +106,5 @@ pub fn serve(
     head.set("age", age_secs.to_string());
     head.set("x-wws-cache", label);
     head.extend(&context.headers());
-    outbound::send(out, head, &response.body);
+    reply::send(out, head, &response.body);
 }

@@ -1,6 +1,7 @@
 //! Client-facing errors in the OpenAI shape: `{"error": {"type", "message"}}`.
 
 use serde_json::json;
+use wws_guest::http::HttpError;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -46,6 +47,16 @@ impl ApiError {
         json!({ "error": { "type": self.kind, "message": self.message } })
             .to_string()
             .into_bytes()
+    }
+}
+
+/// A failed upstream call as the client sees it: 504 on a timeout, 502
+/// otherwise.
+pub fn upstream_error(error: &HttpError) -> ApiError {
+    match error {
+        HttpError::Timeout => ApiError::new(504, "upstream_timeout", "upstream timed out"),
+        HttpError::Denied => ApiError::upstream_not_allowed("origin_url"),
+        other => ApiError::new(502, "upstream_error", other.to_string()),
     }
 }
 

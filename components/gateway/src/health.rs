@@ -14,11 +14,12 @@
 
 use serde_json::json;
 use wasip2::http::types::ResponseOutparam;
-use wws_guest::kv::Store;
+use wws_guest::kv::{Kv, Store};
 
 use crate::config;
-use crate::outbound::{self, Head};
-use crate::pipeline::Context;
+use crate::context::Context;
+use crate::head::Head;
+use crate::reply;
 
 pub const PATH: &str = "/api/wws/health";
 
@@ -74,5 +75,5 @@ pub fn check(out: ResponseOutparam, context: &Context) {
     head.set("content-type", "application/json");
     head.set("cache-control", "no-store");
     head.extend(&context.headers());
-    outbound::send(out, head, body.to_string().as_bytes());
+    reply::send(out, head, body.to_string().as_bytes());
 }

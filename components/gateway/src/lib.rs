@@ -8,27 +8,22 @@
 
 mod admin;
 mod ai;
+mod bindings;
 mod cache_control;
 mod caching;
 mod config;
+mod context;
 mod error;
+mod filter;
+mod head;
 mod health;
 mod inbound;
 mod observe;
 mod origin;
-mod outbound;
 mod pipeline;
+mod refusal;
+mod reply;
 mod timing;
-
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "mylder:wws/gateway",
-    with: {
-        "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
-        "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
-        "wasi:keyvalue/atomics@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::atomics,
-    },
-});
 
 use wasip2::exports::http::incoming_handler::Guest;
 use wasip2::http::types::{IncomingRequest, ResponseOutparam};
@@ -63,6 +58,6 @@ pub mod fuzzing {
     }
     pub mod usage {
         pub use crate::ai::usage::{UsageTap, total_tokens};
-        pub use crate::outbound::Filter;
+        pub use crate::filter::Filter;
     }
 }

@@ -5,9 +5,9 @@
 //! admitting would silently lift every limit. That is refused whatever the
 //! policy, and logged as the configuration error it is.
 
-use wws_guest::kv::{KvError, Store};
+use wws_guest::kv::{Kv, KvError};
 
-use crate::exports::mylder::wws::ratelimit::Verdict;
+use crate::bindings::exports::mylder::wws::ratelimit::Verdict;
 use crate::policy::OnStoreError;
 
 /// A key read only to learn whether plain reads still work.
@@ -22,7 +22,7 @@ pub enum StoreFailure {
 impl StoreFailure {
     /// Tells an outage from a store without atomics, after `error` came
     /// back from an increment.
-    pub fn diagnose(store: &Store, error: KvError) -> Self {
+    pub fn diagnose(store: &impl Kv, error: KvError) -> Self {
         match store.get(PROBE_KEY) {
             Ok(_) => StoreFailure::WithoutAtomics(error),
             Err(_) => StoreFailure::Unreachable(error),
@@ -82,5 +82,18 @@ mod tests {
             verdict_for(&no_atomics, OnStoreError::Open),
             Verdict::Unavailable
         );
+    }
+
+    #[test]
+    fn a_store_that_reads_but_cannot_increment_is_diagnosed_as_without_atomics() {
+        let store = wws_guest::kv::MemoryKv::default();
+        store.break_atomics();
+        let Err(error) = store.increment("rl:x", 1) else {
+            panic!("the increment should fail");
+        };
+        assert!(matches!(
+            StoreFailure::diagnose(&store, error),
+            StoreFailure::WithoutAtomics(_)
+        ));
     }
 }

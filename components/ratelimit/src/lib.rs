@@ -2,6 +2,7 @@
 //! [`counter`]. Requests are counted per (principal, endpoint class), tokens
 //! per principal, each on a sliding-window counter in the `default` store.
 
+mod bindings;
 mod counter;
 mod failure;
 mod policy;
@@ -18,19 +19,11 @@ pub mod fuzzing {
     }
 }
 
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "mylder:wws/rate-limiter",
-    with: {
-        "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
-        "wasi:keyvalue/atomics@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::atomics,
-        "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
-    },
-});
-
-use exports::mylder::wws::ratelimit::{Decision, Guest, Reservation, TokenDecision, Verdict};
-use mylder::wws::types::Principal;
-use wws_guest::kv::Store;
+use bindings::exports::mylder::wws::ratelimit::{
+    Decision, Guest, Reservation, TokenDecision, Verdict,
+};
+use bindings::mylder::wws::types::Principal;
+use wws_guest::kv::{Kv, Store};
 use wws_guest::{config, digest, time};
 
 use counter::{Counter, to_delta};
@@ -212,4 +205,4 @@ fn token_store_failed(policies: &Policies, failure: &StoreFailure, estimate: u64
     }
 }
 
-export!(RateLimiter);
+bindings::export!(RateLimiter with_types_in bindings);

@@ -9,7 +9,7 @@
 //! marker. Live keys are therefore bounded by the principals active in the
 //! last two windows, plus one marker.
 
-use wws_guest::kv::{KvError, Store};
+use wws_guest::kv::{Kv, KvError};
 
 use crate::window::Window;
 
@@ -20,7 +20,7 @@ const MAX_DELETIONS: usize = 10_000;
 const SWEEP_EVERY_SECS: u32 = 60;
 
 /// Called after a request opened a new window for one of its counters.
-pub fn after_window_opened(store: &Store, opened: Window, counter_key: &str, now_millis: u64) {
+pub fn after_window_opened(store: &impl Kv, opened: Window, counter_key: &str, now_millis: u64) {
     let stale = opened.back(2);
     if let Some(stale_key) = key_in_window(counter_key, stale) {
         let _ = store.delete(&stale_key);
@@ -30,7 +30,7 @@ pub fn after_window_opened(store: &Store, opened: Window, counter_key: &str, now
     }
 }
 
-fn sweep_if_first(store: &Store, now_millis: u64) -> Result<(), KvError> {
+fn sweep_if_first(store: &impl Kv, now_millis: u64) -> Result<(), KvError> {
     let minute = Window::containing(now_millis, SWEEP_EVERY_SECS);
     let marker = format!("rl:sweep:{}:{}", minute.length_secs(), minute.index());
     if store.increment(&marker, 1)? != 1 {
@@ -90,6 +90,27 @@ mod tests {
         assert_eq!(
             key_in_window("rl:abc:/v1:60:10", window.back(2)).as_deref(),
             Some("rl:abc:/v1:60:8")
+        );
+    }
+
+    #[test]
+    fn the_sweep_runs_once_a_minute_and_deletes_only_expired_keys() {
+        let store = wws_guest::kv::MemoryKv::default();
+        let now = 600_000;
+        for key in ["rl:gone:/v1:60:5", "rl:live:/v1:60:9", "cache:x"] {
+            store.set(key, b"1").expect("set");
+        }
+        sweep_if_first(&store, now).expect("sweep");
+        let keys = store.key_list();
+        assert!(!keys.contains(&"rl:gone:/v1:60:5".to_string()), "{keys:?}");
+        assert!(keys.contains(&"rl:live:/v1:60:9".to_string()));
+        assert!(keys.contains(&"cache:x".to_string()));
+
+        store.set("rl:gone:/v1:60:6", b"1").expect("set");
+        sweep_if_first(&store, now + 1_000).expect("sweep");
+        assert!(
+            store.key_list().contains(&"rl:gone:/v1:60:6".to_string()),
+            "a second sweep in the same minute does nothing"
         );
     }
 }

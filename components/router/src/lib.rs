@@ -1,5 +1,6 @@
 //! Model Router component: WIT glue around [`table`] and [`plan`].
 
+mod bindings;
 mod plan;
 mod table;
 
@@ -16,15 +17,7 @@ pub mod fuzzing {
     }
 }
 
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "mylder:wws/model-router",
-    with: {
-        "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
-    },
-});
-
-use exports::mylder::wws::router::{Guest, Plan, RouteError, RouteRequest, Target};
+use bindings::exports::mylder::wws::router::{Guest, Plan, RouteError, RouteRequest, Target};
 use table::Table;
 use wws_guest::config;
 
@@ -68,4 +61,4 @@ fn to_wit(target: plan::Target) -> Target {
     }
 }
 
-export!(ModelRouter);
+bindings::export!(ModelRouter with_types_in bindings);

@@ -14,17 +14,18 @@ use std::time::Duration;
 use wasip2::http::types::Method;
 use wws_guest::http::{self, HttpError, Response};
 
-use super::answer::{Answer, AnswerBody, Bounded};
+use super::answer::{
+    Answer, AnswerBody, Bounded, MAX_CACHED_BODY as MAX_CHECKED_BODY, is_completion,
+};
 use super::body::ChatRequest;
 use super::breaker::{self, Admission, Blame};
 use super::failover::{self, Next};
-use super::providers::{MAX_CACHED_BODY as MAX_CHECKED_BODY, is_completion};
+use crate::bindings::mylder::wws::router::{Plan, Target};
 use crate::config::{self, Provider};
 use crate::error::ApiError;
-use crate::mylder::wws::router::{Plan, Target};
+use crate::error::upstream_error;
 use crate::observe::access_log;
 use crate::observe::provider_stats::{self, Event};
-use crate::origin::upstream_error;
 
 /// Error answers are read whole to classify them; none is anywhere near this.
 const MAX_ERROR_BODY: usize = 256 * 1024;

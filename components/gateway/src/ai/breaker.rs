@@ -15,7 +15,7 @@
 //!
 //! Cost on the happy path: one KV read per provider tried.
 
-use wws_guest::kv::Store;
+use wws_guest::kv::{Kv, Store};
 use wws_guest::{config, time};
 
 /// Whose failure a failed call may be.
@@ -60,9 +60,40 @@ fn open_key(provider: &str) -> String {
 
 /// Whether `provider` may be called now. Without a store, always.
 pub fn admit(provider: &str) -> Admission {
-    let Ok(store) = Store::open_default() else {
-        return Admission::Closed;
-    };
+    match Store::open_default() {
+        Ok(store) => admit_at(&store, provider, &settings(), time::now_millis()),
+        Err(_) => Admission::Closed,
+    }
+}
+
+pub fn record_success(provider: &str, admission: &Admission) {
+    if let Ok(store) = Store::open_default() {
+        success_at(&store, provider, admission);
+    }
+}
+
+/// Counts a failure; `open_now` opens the circuit whatever the count.
+pub fn record_failure(provider: &str, admission: &Admission, open_now: bool, blame: Blame<'_>) {
+    if let Ok(store) = Store::open_default() {
+        let failure = Failure { open_now, blame };
+        failure_at(
+            &store,
+            provider,
+            admission,
+            failure,
+            &settings(),
+            time::now_millis(),
+        );
+    }
+}
+
+/// One failed call, as [`record_failure`] was told it.
+struct Failure<'a> {
+    open_now: bool,
+    blame: Blame<'a>,
+}
+
+fn admit_at(store: &impl Kv, provider: &str, settings: &Settings, now: u64) -> Admission {
     let open_until = match store.get(&open_key(provider)) {
         Ok(Some(value)) => parse_millis(&value),
         _ => None,
@@ -70,14 +101,13 @@ pub fn admit(provider: &str) -> Admission {
     let Some(open_until) = open_until else {
         return Admission::Closed;
     };
-    let now = time::now_millis();
     if now < open_until {
         return Admission::Skip {
             retry_in_secs: (open_until - now).div_ceil(1000),
         };
     }
     // Half-open: one probe per lease period; the lease is one cooldown long.
-    let lease = (now - open_until) / settings().cooldown_millis;
+    let lease = (now - open_until) / settings.cooldown_millis;
     let probe_key = format!("cb:{provider}:probe:{open_until}:{lease}");
     match store.increment(&probe_key, 1) {
         Ok(1) => Admission::Probe { lease: probe_key },
@@ -86,28 +116,27 @@ pub fn admit(provider: &str) -> Admission {
     }
 }
 
-pub fn record_success(provider: &str, admission: &Admission) {
+fn success_at(store: &impl Kv, provider: &str, admission: &Admission) {
     let Admission::Probe { lease } = admission else {
         return;
     };
-    if let Ok(store) = Store::open_default() {
-        let _ = store.delete(&open_key(provider));
-        let _ = store.delete(lease);
-        eprintln!("gateway: circuit for {provider} closed after a successful probe");
-    }
+    let _ = store.delete(&open_key(provider));
+    let _ = store.delete(lease);
+    eprintln!("gateway: circuit for {provider} closed after a successful probe");
 }
 
-/// Counts a failure; `open_now` opens the circuit whatever the count.
-pub fn record_failure(provider: &str, admission: &Admission, open_now: bool, blame: Blame<'_>) {
-    let Ok(store) = Store::open_default() else {
-        return;
-    };
-    let settings = settings();
-    let now = time::now_millis();
+fn failure_at(
+    store: &impl Kv,
+    provider: &str,
+    admission: &Admission,
+    failure: Failure<'_>,
+    settings: &Settings,
+    now: u64,
+) {
     let window = now / settings.window_millis;
-    if let Blame::Ambiguous { caller } = blame
+    if let Blame::Ambiguous { caller } = failure.blame
         && !matches!(admission, Admission::Probe { .. })
-        && !first_for_caller(&store, provider, caller, window)
+        && !first_for_caller(store, provider, caller, window)
     {
         return;
     }
@@ -128,7 +157,7 @@ pub fn record_failure(provider: &str, admission: &Admission, open_now: bool, bla
     if let Admission::Probe { lease } = admission {
         let _ = store.delete(lease);
     }
-    if open_now || probe_failed || failures >= settings.failures {
+    if failure.open_now || probe_failed || failures >= settings.failures {
         let until = now + settings.cooldown_millis;
         let _ = store.set(&open_key(provider), until.to_string().as_bytes());
         eprintln!(
@@ -141,7 +170,7 @@ pub fn record_failure(provider: &str, admission: &Admission, open_now: bool, bla
 /// Whether this is `caller`'s first ambiguous failure of `provider` in
 /// `window`. The marker of two windows back is deleted when a new one is
 /// made, as the failure counters are; a store error counts the failure.
-fn first_for_caller(store: &Store, provider: &str, caller: &str, window: u64) -> bool {
+fn first_for_caller(store: &impl Kv, provider: &str, caller: &str, window: u64) -> bool {
     let digest = wws_guest::digest::sha256_hex(caller);
     let caller = &digest[..16];
     match store.increment(&format!("cb:{provider}:caller:{caller}:{window}"), 1) {
@@ -157,4 +186,132 @@ fn first_for_caller(store: &Store, provider: &str, caller: &str, window: u64) ->
 
 fn parse_millis(value: &[u8]) -> Option<u64> {
     std::str::from_utf8(value).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use wws_guest::kv::MemoryKv;
+
+    use super::*;
+
+    const SETTINGS: Settings = Settings {
+        failures: 3,
+        window_millis: 30_000,
+        cooldown_millis: 10_000,
+    };
+    const NOW: u64 = 1_000_000;
+
+    fn fail(store: &MemoryKv, admission: &Admission, blame: Blame<'_>, now: u64) {
+        let failure = Failure {
+            open_now: false,
+            blame,
+        };
+        failure_at(store, "p", admission, failure, &SETTINGS, now);
+    }
+
+    #[test]
+    fn the_circuit_opens_at_the_failure_count_for_the_cooldown() {
+        let store = MemoryKv::default();
+        for _ in 0..2 {
+            fail(&store, &Admission::Closed, Blame::Provider, NOW);
+            assert_eq!(admit_at(&store, "p", &SETTINGS, NOW), Admission::Closed);
+        }
+        fail(&store, &Admission::Closed, Blame::Provider, NOW);
+        assert_eq!(
+            admit_at(&store, "p", &SETTINGS, NOW + 2_500),
+            Admission::Skip { retry_in_secs: 8 }
+        );
+        assert_eq!(admit_at(&store, "other", &SETTINGS, NOW), Admission::Closed);
+    }
+
+    #[test]
+    fn an_unmistakable_failure_opens_at_once() {
+        let store = MemoryKv::default();
+        let failure = Failure {
+            open_now: true,
+            blame: Blame::Provider,
+        };
+        failure_at(&store, "p", &Admission::Closed, failure, &SETTINGS, NOW);
+        assert!(matches!(
+            admit_at(&store, "p", &SETTINGS, NOW),
+            Admission::Skip { .. }
+        ));
+    }
+
+    #[test]
+    fn after_the_cooldown_one_probe_goes_and_its_success_closes() {
+        let store = MemoryKv::default();
+        for _ in 0..3 {
+            fail(&store, &Admission::Closed, Blame::Provider, NOW);
+        }
+        let later = NOW + SETTINGS.cooldown_millis + 1;
+        let probe = admit_at(&store, "p", &SETTINGS, later);
+        assert!(matches!(probe, Admission::Probe { .. }), "{probe:?}");
+        assert_eq!(
+            admit_at(&store, "p", &SETTINGS, later),
+            Admission::Skip { retry_in_secs: 1 },
+            "a second request waits for the probe"
+        );
+        success_at(&store, "p", &probe);
+        assert_eq!(admit_at(&store, "p", &SETTINGS, later), Admission::Closed);
+        assert!(
+            !store.key_list().iter().any(|key| key.contains(":probe:")),
+            "the probe's lease is given back: {:?}",
+            store.key_list()
+        );
+    }
+
+    #[test]
+    fn a_failed_probe_opens_the_circuit_again() {
+        let store = MemoryKv::default();
+        for _ in 0..3 {
+            fail(&store, &Admission::Closed, Blame::Provider, NOW);
+        }
+        let later = NOW + SETTINGS.cooldown_millis + 1;
+        let probe = admit_at(&store, "p", &SETTINGS, later);
+        fail(&store, &probe, Blame::Ambiguous { caller: "tenant" }, later);
+        assert_eq!(
+            admit_at(&store, "p", &SETTINGS, later),
+            Admission::Skip { retry_in_secs: 10 }
+        );
+    }
+
+    #[test]
+    fn one_caller_counts_once_per_window_for_failures_it_may_have_caused() {
+        let store = MemoryKv::default();
+        for _ in 0..10 {
+            fail(
+                &store,
+                &Admission::Closed,
+                Blame::Ambiguous { caller: "noisy" },
+                NOW,
+            );
+        }
+        assert_eq!(admit_at(&store, "p", &SETTINGS, NOW), Admission::Closed);
+        for caller in ["a", "b"] {
+            fail(&store, &Admission::Closed, Blame::Ambiguous { caller }, NOW);
+        }
+        assert!(matches!(
+            admit_at(&store, "p", &SETTINGS, NOW),
+            Admission::Skip { .. }
+        ));
+    }
+
+    #[test]
+    fn failure_counters_two_windows_back_are_deleted() {
+        let store = MemoryKv::default();
+        fail(&store, &Admission::Closed, Blame::Provider, NOW);
+        fail(
+            &store,
+            &Admission::Closed,
+            Blame::Provider,
+            NOW + 2 * SETTINGS.window_millis,
+        );
+        let counters: Vec<String> = store
+            .key_list()
+            .into_iter()
+            .filter(|key| key.contains(":failures:"))
+            .collect();
+        assert_eq!(counters, [format!("cb:p:failures:{}", NOW / 30_000 + 2)]);
+    }
 }

@@ -5,8 +5,8 @@ mod answer;
 mod attempts;
 pub(crate) mod body;
 mod breaker;
+mod delivery;
 mod failover;
-mod providers;
 pub(crate) mod replay;
 pub(crate) mod sse;
 mod tokens;
@@ -14,17 +14,18 @@ pub(crate) mod usage;
 
 use wasip2::http::types::{Method, ResponseOutparam};
 
+use crate::bindings::mylder::wws::cache::{self, Hit, KeyInput};
+use crate::bindings::mylder::wws::router::{self, Plan, RouteError, RouteRequest};
 use crate::cache_control::CacheControl;
 use crate::caching::{self, Found};
 use crate::config;
+use crate::context::Context;
 use crate::error::ApiError;
+use crate::head::Head;
 use crate::inbound::Inbound;
-use crate::mylder::wws::cache::{self, Hit, KeyInput};
-use crate::mylder::wws::router::{self, Plan, RouteError, RouteRequest};
-use crate::outbound::{self, Head};
-use crate::pipeline::Context;
+use crate::reply;
 use body::ChatRequest;
-use providers::CacheSlot;
+use delivery::CacheSlot;
 
 const CHAT_PATHS: [&str; 3] = ["/v1/chat/completions", "/api/ai/chat", "/api/ai/generate"];
 const MODELS_PATH: &str = "/v1/models";
@@ -43,7 +44,7 @@ pub fn handle(inbound: Inbound, context: Context, out: ResponseOutparam) {
                 "method_not_allowed",
                 "method not allowed on this route",
             );
-            outbound::send_error(out, &error, &context.headers());
+            reply::send_error(out, &error, &context.headers());
         }
     }
 }
@@ -65,19 +66,19 @@ fn models(context: Context, out: ResponseOutparam) {
     let mut head = Head::new(200);
     head.set("content-type", "application/json");
     head.extend(&context.headers());
-    outbound::send(out, head, body.to_string().as_bytes());
+    reply::send(out, head, body.to_string().as_bytes());
 }
 
 fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
     let bytes = match inbound.read_body() {
         Ok(bytes) => bytes,
-        Err(error) => return outbound::send_error(out, &error, &context.headers()),
+        Err(error) => return reply::send_error(out, &error, &context.headers()),
     };
     let mut request = match ChatRequest::parse(&inbound.path, &bytes) {
         Ok(request) => request,
         Err(error) => {
             let error = ApiError::bad_request(error.to_string());
-            return outbound::send_error(out, &error, &context.headers());
+            return reply::send_error(out, &error, &context.headers());
         }
     };
     // A task type is a short name; anything else is ignored (the router
@@ -103,7 +104,7 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
                 "model_not_found",
                 format!("model {model:?} is not in the catalogue; see GET /v1/models"),
             );
-            return outbound::send_error(out, &error, &context.headers());
+            return reply::send_error(out, &error, &context.headers());
         }
         Err(RouteError::ContextTooLarge(tokens)) => {
             let error = ApiError::new(
@@ -113,7 +114,7 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
                     "the prompt (about {tokens} tokens) is larger than every configured model's context window"
                 ),
             );
-            return outbound::send_error(out, &error, &context.headers());
+            return reply::send_error(out, &error, &context.headers());
         }
     };
 
@@ -149,7 +150,7 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
             serve_completion(&hit, caching::label(&hit), &request, &context, out);
             if revalidate {
                 let caller = &context.identity.principal.id;
-                providers::revalidate(&request, &plan, caller, slot());
+                delivery::revalidate(&request, &plan, caller, slot());
                 cache::release_fill(&key);
             }
         }
@@ -174,19 +175,19 @@ fn fetch(
 ) {
     let reservation = match tokens::reserve(request, &mut context) {
         Ok(reservation) => reservation,
-        Err(error) => return outbound::send_error(out, &error, &context.headers()),
+        Err(error) => return reply::send_error(out, &error, &context.headers()),
     };
     let answer = context.timing.measure("upstream", || {
         attempts::first_answer(request, plan, &context.identity.principal.id)
     });
     let used = match (answer, fallback) {
-        (Ok(answer), _) => providers::deliver(answer, plan, request, &context, out, slot),
+        (Ok(answer), _) => delivery::deliver(answer, plan, request, &context, out, slot),
         (Err(_), Some(stale)) => {
             serve_completion(&stale, "STALE", request, &context, out);
             Some(0)
         }
         (Err(error), None) => {
-            outbound::send_error(out, &error, &context.headers());
+            reply::send_error(out, &error, &context.headers());
             Some(0)
         }
     };

@@ -2,9 +2,10 @@
 //! call, and replaced by the provider's own count once the answer is through.
 
 use super::body::ChatRequest;
+use crate::bindings::mylder::wws::ratelimit::{self, Reservation, TokenDecision, Verdict};
+use crate::context::Context;
 use crate::error::ApiError;
-use crate::mylder::wws::ratelimit::{self, Reservation, TokenDecision, Verdict};
-use crate::pipeline::{Context, limiter_unavailable};
+use crate::refusal::limiter_unavailable;
 
 /// Holds the request's estimated tokens; an error is the answer to send.
 pub fn reserve(

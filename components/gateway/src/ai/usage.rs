@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::sse::{self, EventSplitter};
-use crate::outbound::Filter;
+use crate::filter::Filter;
 
 /// Completions larger than this are passed on without looking for usage;
 /// their reservation stands as charged.

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::outbound::Head;
+use crate::head::Head;
 
 /// Digest characters kept: enough to tell principals apart in a day's logs,
 /// too few to be a stable identifier outside them.

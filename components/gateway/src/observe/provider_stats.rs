@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 
 use serde_json::{Map, Value, json};
-use wws_guest::kv::Store;
+use wws_guest::kv::{Kv, Store};
 
 thread_local! {
     static NOTED: RefCell<Vec<(String, Event)>> = const { RefCell::new(Vec::new()) };

@@ -8,15 +8,19 @@
 use wasip2::http::types::{Method, ResponseOutparam};
 use wws_guest::http::{self, Response};
 
-use super::{forwarded_headers, pass_through, response_head, upstream_error};
+use super::hop::forwarded_headers;
+use super::pass_through::{pass_through, response_head};
+use crate::bindings::mylder::wws::auth::AuthSource;
+use crate::bindings::mylder::wws::cache::{self, CachedResponse, Hit, KeyInput, Lifetimes, Policy};
 use crate::cache_control::CacheControl;
 use crate::caching::{self, Found};
 use crate::config;
+use crate::context::Context;
+use crate::error::upstream_error;
+use crate::filter::Unchanged;
+use crate::head::is_hop_by_hop;
 use crate::inbound::Inbound;
-use crate::mylder::wws::auth::AuthSource;
-use crate::mylder::wws::cache::{self, CachedResponse, Hit, KeyInput, Lifetimes, Policy};
-use crate::outbound::{self, is_hop_by_hop};
-use crate::pipeline::Context;
+use crate::reply;
 
 /// Request headers that select a representation; their values are part of
 /// the key, so a `Vary` on them is honoured.
@@ -116,7 +120,7 @@ fn fetch_and_pass(
             return caching::serve(&stale.response, stale.age_secs, "STALE", &context, out);
         }
         (Err(error), None) => {
-            return outbound::send_error(out, &upstream_error(&error), &context.headers());
+            return reply::send_error(out, &upstream_error(&error), &context.headers());
         }
     };
     let lifetimes = store.as_ref().and_then(|store| {
@@ -131,7 +135,7 @@ fn fetch_and_pass(
     let mut reader = std::io::Read::take(response.into_body(), MAX_CACHED_BODY as u64 + 1);
     if std::io::Read::read_to_end(&mut reader, &mut body).is_err() {
         let error = upstream_error(&http::HttpError::Transport("origin body broke off".into()));
-        return outbound::send_error(out, &error, &context.headers());
+        return reply::send_error(out, &error, &context.headers());
     }
     let cached = CachedResponse {
         status: 200,
@@ -143,9 +147,9 @@ fn fetch_and_pass(
         let mut head = head;
         head.extend(&context.headers());
         head.set("x-wws-cache", "BYPASS");
-        if let Some(mut writer) = outbound::Writer::start(out, head) {
-            let complete = writer.write_all(&cached.body)
-                && writer.pipe(reader.into_inner(), &mut outbound::Unchanged);
+        if let Some(mut writer) = reply::Writer::start(out, head) {
+            let complete =
+                writer.write_all(&cached.body) && writer.pipe(reader.into_inner(), &mut Unchanged);
             writer.end(complete);
         }
         return;

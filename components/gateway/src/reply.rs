@@ -1,72 +1,15 @@
 //! Writing the response: whole bodies, or upstream bodies passed through
 //! chunk by chunk as they arrive.
 
-use std::borrow::Cow;
 use std::io::{Read, Write};
 
 use wasip2::http::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use wasip2::io::streams::OutputStream;
 
 use crate::error::ApiError;
+use crate::filter::Filter;
+use crate::head::Head;
 use crate::observe::access_log;
-
-/// Header names that describe one hop and are never copied between hops.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-];
-
-pub fn is_hop_by_hop(name: &str) -> bool {
-    HOP_BY_HOP.iter().any(|hop| hop.eq_ignore_ascii_case(name))
-}
-
-pub struct Head {
-    pub status: u16,
-    pub headers: Vec<(String, Vec<u8>)>,
-}
-
-impl Head {
-    pub fn new(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn set(&mut self, name: &str, value: impl Into<String>) {
-        self.headers
-            .retain(|(key, _)| !key.eq_ignore_ascii_case(name));
-        self.headers
-            .push((name.to_string(), value.into().into_bytes()));
-    }
-
-    pub fn extend(&mut self, headers: &[(String, String)]) {
-        for (name, value) in headers {
-            self.set(name, value.clone());
-        }
-    }
-}
-
-/// Sees each chunk of a piped body and decides what reaches the client.
-pub trait Filter {
-    fn pass<'a>(&mut self, chunk: &'a [u8]) -> Cow<'a, [u8]>;
-}
-
-/// Forwards every byte as it came.
-pub struct Unchanged;
-
-impl Filter for Unchanged {
-    fn pass<'a>(&mut self, chunk: &'a [u8]) -> Cow<'a, [u8]> {
-        Cow::Borrowed(chunk)
-    }
-}
 
 /// An open response body; `finish` must be called once the body is written.
 pub struct Writer {

@@ -10,20 +10,18 @@
 
 use wasip2::http::types::ResponseOutparam;
 
-use super::answer::{Answer, AnswerBody, Bounded};
+use super::answer::{Answer, AnswerBody, Bounded, MAX_CACHED_BODY, is_completion};
 use super::attempts::first_answer;
 use super::body::ChatRequest;
 use super::usage::{self, UsageTap};
+use crate::bindings::mylder::wws::cache::{self, CachedResponse, Lifetimes};
+use crate::bindings::mylder::wws::router::Plan;
+use crate::context::Context;
 use crate::error::ApiError;
-use crate::mylder::wws::cache::{self, CachedResponse, Lifetimes};
-use crate::mylder::wws::router::Plan;
-use crate::origin::upstream_error;
-use crate::outbound::{self, Filter, Head, Writer};
-use crate::pipeline::Context;
-
-/// Largest plain completion read whole to be cached; larger ones are passed
-/// through as `BYPASS` (Spin's default store refuses values over 1 MB).
-pub const MAX_CACHED_BODY: usize = 1024 * 1024;
+use crate::error::upstream_error;
+use crate::filter::Filter;
+use crate::head::Head;
+use crate::reply::{self, Writer};
 
 /// Where a cacheable answer is stored.
 pub struct CacheSlot<'a> {
@@ -64,7 +62,7 @@ pub fn deliver(
                 headers: stored_headers(&head),
                 body,
             };
-            outbound::send(out, head, &response.body);
+            reply::send(out, head, &response.body);
             if let Some(slot) = slot {
                 cache::store(slot.key, &response, slot.lifetimes);
             }
@@ -78,7 +76,7 @@ pub fn deliver(
                     "provider {provider} answered 200 with a body that is not a chat completion"
                 ),
             );
-            outbound::send_error(out, &error, &context.headers());
+            reply::send_error(out, &error, &context.headers());
             None
         }
         Ok(Bounded::TooLarge(answer)) => {
@@ -86,20 +84,10 @@ pub fn deliver(
             stream_through(answer, head, request, out, None)
         }
         Err(error) => {
-            outbound::send_error(out, &upstream_error(&error), &context.headers());
+            reply::send_error(out, &upstream_error(&error), &context.headers());
             None
         }
     }
-}
-
-/// A `chat.completion`: a JSON object with a `choices` list. Anything else
-/// in a 200 (an HTML error page, a truncated body) is the provider failing.
-pub fn is_completion(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|value| {
-        value
-            .get("choices")
-            .is_some_and(serde_json::Value::is_array)
-    })
 }
 
 /// Refreshes a stale entry after its stale copy has been sent.

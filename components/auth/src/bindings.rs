@@ -1,0 +1,11 @@
+//! The Auth Guard's WIT bindings: `mylder:wws/auth-guard`, with the
+//! store and config interfaces shared from `wws-guest`.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "mylder:wws/auth-guard",
+    with: {
+        "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
+        "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
+    },
+});

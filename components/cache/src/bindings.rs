@@ -1,0 +1,12 @@
+//! The Cache Manager's WIT bindings: `mylder:wws/cache-manager`, with the
+//! store and config interfaces shared from `wws-guest`.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "mylder:wws/cache-manager",
+    with: {
+        "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
+        "wasi:keyvalue/atomics@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::atomics,
+        "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
+    },
+});

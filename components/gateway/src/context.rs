@@ -1,0 +1,81 @@
+//! What the stages before dispatch learned about a request (who asks, what
+//! the limiter said, the timings so far), and the headers that tell the
+//! client so on every answer after the rate limiter.
+
+use crate::bindings::mylder::wws::auth::{AuthSource, Identity};
+use crate::bindings::mylder::wws::ratelimit::{Decision, TokenDecision};
+use crate::timing::ServerTiming;
+
+/// What earlier stages learned, carried to whichever stage answers.
+pub struct Context {
+    pub identity: Identity,
+    pub decision: Decision,
+    /// The token budget's answer, once a request is about to reach a provider.
+    pub tokens: Option<TokenDecision>,
+    pub timing: ServerTiming,
+}
+
+impl Context {
+    /// Headers every response after the rate limiter carries.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        let mut headers = rate_limit_headers(&self.decision);
+        if let Some(tokens) = self.tokens.as_ref().filter(|t| t.limit != u64::MAX) {
+            headers.extend(token_headers(tokens));
+        }
+        headers.push((
+            "x-wws-auth-source".into(),
+            auth_source_name(self.identity.source).into(),
+        ));
+        headers.push(("server-timing".into(), self.timing.header_value()));
+        headers
+    }
+}
+
+/// OpenAI's names for token budgets, which its SDKs already surface.
+fn token_headers(tokens: &TokenDecision) -> Vec<(String, String)> {
+    vec![
+        ("x-ratelimit-limit-tokens".into(), tokens.limit.to_string()),
+        (
+            "x-ratelimit-remaining-tokens".into(),
+            tokens.remaining.to_string(),
+        ),
+        (
+            "x-ratelimit-reset-tokens".into(),
+            format!("{}s", tokens.reset_secs),
+        ),
+    ]
+}
+
+/// `X-RateLimit-*` (reset in seconds from now) and the IETF fields.
+fn rate_limit_headers(decision: &Decision) -> Vec<(String, String)> {
+    let name = decision.policy.trim_start_matches('/').replace('/', "-");
+    vec![
+        ("x-ratelimit-limit".into(), decision.limit.to_string()),
+        (
+            "x-ratelimit-remaining".into(),
+            decision.remaining.to_string(),
+        ),
+        ("x-ratelimit-reset".into(), decision.reset_secs.to_string()),
+        (
+            "ratelimit-policy".into(),
+            format!("\"{name}\";q={};w={}", decision.limit, decision.window_secs),
+        ),
+        (
+            "ratelimit".into(),
+            format!(
+                "\"{name}\";r={};t={}",
+                decision.remaining, decision.reset_secs
+            ),
+        ),
+    ]
+}
+
+pub fn auth_source_name(source: AuthSource) -> &'static str {
+    match source {
+        AuthSource::Cache => "cache",
+        AuthSource::Jwt => "jwt",
+        AuthSource::Origin => "origin",
+        AuthSource::ApiKey => "api-key",
+        AuthSource::Public => "public",
+    }
+}
