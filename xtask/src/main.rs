@@ -11,10 +11,13 @@
 //! - `soak [--minutes N] [--store sqlite|redis]`: minutes of mixed, checked
 //!   traffic against a release wws-host, sampling its RSS and KV key count.
 //! - `fuzz [--seconds N] [target...]`: the fuzz targets in `fuzz/`, N seconds each.
+//! - `modules`: fails on a cycle between the modules of any crate.
 
+mod components;
 mod compose;
 mod fuzz;
 mod imports;
+mod modules;
 mod node;
 mod peers;
 mod redis;
@@ -27,20 +30,16 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// The gateway is the socket; the four core functions are plugged into it.
-const GATEWAY: &str = "wws_gateway";
-const LIBRARIES: [&str; 4] = ["wws_auth", "wws_ratelimit", "wws_router", "wws_cache"];
-
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     let root = workspace_root();
     match command.as_str() {
-        "build" => build(&root).map(|_| ()),
+        "build" => components::build(&root).map(|_| ()),
         "up" => {
-            build(&root)?;
-            cargo(
+            components::build(&root)?;
+            components::cargo(
                 &root,
                 &[
                     &["run", "--release", "-p", "wws-host", "--", "up"],
@@ -50,7 +49,7 @@ fn main() -> Result<()> {
             )
         }
         "test" => {
-            build(&root)?;
+            components::build(&root)?;
             // The shared-store tests need a Redis: the caller's, or our own.
             let _redis = match std::env::var("WWS_TEST_REDIS_URL") {
                 Ok(_) => None,
@@ -74,14 +73,14 @@ fn main() -> Result<()> {
                 // SAFETY: as above, before any thread starts.
                 unsafe { std::env::set_var("WWS_TEST_NODE", node) };
             }
-            cargo(
+            components::cargo(
                 &root,
                 &[&["test", "--workspace"], &strs(&rest)[..]].concat(),
             )
         }
         "bench" => {
-            build(&root)?;
-            cargo(
+            components::build(&root)?;
+            components::cargo(
                 &root,
                 &["build", "--release", "-p", "wws-host", "-p", "wws-bench"],
             )?;
@@ -111,72 +110,15 @@ fn main() -> Result<()> {
         }
         "soak" => soak::run(&root, &rest),
         "fuzz" => fuzz::run(&root, &rest),
+        "modules" => modules::run(&root),
         _ => bail!(
-            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [--peers] [options] | soak [--minutes N] [--store sqlite|redis] | fuzz [--seconds N] [target...]>"
+            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [--peers] [options] | soak [--minutes N] [--store sqlite|redis] | fuzz [--seconds N] [target...] | modules>"
         ),
     }
 }
 
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
-}
-
-/// Builds and composes; returns the path of the composed component.
-fn build(root: &Path) -> Result<PathBuf> {
-    let mut args = vec!["build", "--target", "wasm32-wasip2", "--profile", "wasm"];
-    for package in [
-        "wws-gateway",
-        "wws-auth",
-        "wws-ratelimit",
-        "wws-router",
-        "wws-cache",
-    ] {
-        args.extend(["-p", package]);
-    }
-    cargo(root, &args)?;
-    let dir = root.join("target/wasm32-wasip2/wasm");
-    let socket = dir.join(format!("{GATEWAY}.wasm"));
-    let plugs: Vec<PathBuf> = LIBRARIES
-        .iter()
-        .map(|name| dir.join(format!("{name}.wasm")))
-        .collect();
-    let composed = compose::compose(&socket, &plugs)?;
-    let imports = imports::check(&composed)?;
-    let violations: Vec<&str> = imports
-        .iter()
-        .filter(|(_, allowed)| !allowed)
-        .map(|(name, _)| name.as_str())
-        .collect();
-    if !violations.is_empty() {
-        bail!(
-            "the composed component imports interfaces no supported host provides:\n  {}",
-            violations.join("\n  ")
-        );
-    }
-    let output = root.join("target/wws.wasm");
-    std::fs::write(&output, &composed).with_context(|| format!("writing {}", output.display()))?;
-    println!(
-        "composed {} ({} bytes), imports:",
-        output.display(),
-        composed.len()
-    );
-    for (name, _) in &imports {
-        println!("  {name}");
-    }
-    Ok(output)
-}
-
-fn cargo(root: &Path, args: &[&str]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(args)
-        .current_dir(root)
-        .status()
-        .context("running cargo")?;
-    if !status.success() {
-        bail!("cargo {} failed", args.join(" "));
-    }
-    Ok(())
 }
 
 fn workspace_root() -> PathBuf {

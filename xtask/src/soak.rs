@@ -25,8 +25,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             other => bail!("--store takes sqlite or redis, not {other:?}"),
         };
     }
-    crate::build(root)?;
-    crate::cargo(
+    crate::components::build(root)?;
+    crate::components::cargo(
         root,
         &["build", "--release", "-p", "wws-host", "-p", "wws-bench"],
     )?;
