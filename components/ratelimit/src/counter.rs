@@ -113,6 +113,6 @@ mod tests {
             .into_iter()
             .filter(|key| key.starts_with("rl:abc:"))
             .collect();
-        assert_eq!(counters, [new.key.clone()]);
+        assert_eq!(counters, [new.key.as_str()]);
     }
 }
