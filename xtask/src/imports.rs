@@ -21,7 +21,7 @@ const ALLOWED_WASI_SOCKETS: &str = "wasi:sockets/";
 
 /// Imports the composed component may leave unresolved although no host
 /// provides them, because they carry types only (no functions, no resources).
-const TYPE_ONLY: [&str; 1] = ["mylder:wws/types@0.1.0"];
+const TYPE_ONLY: [&str; 1] = ["mylder:wws/types@0.2.0"];
 
 /// Every import of the composed component, with whether it is allowed.
 pub fn check(component: &[u8]) -> Result<Vec<(String, bool)>> {
@@ -91,7 +91,7 @@ mod tests {
             "wasi:config/store@0.2.0-rc.1",
             "wasi:http/types@0.3.0",
             "fermyon:spin/key-value@2.0.0",
-            "mylder:wws/auth@0.1.0",
+            "mylder:wws/auth@0.2.0",
         ] {
             assert!(!is_allowed_name(name), "{name}");
         }

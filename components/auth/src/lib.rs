@@ -41,11 +41,17 @@ pub mod fuzzing {
 use bindings::exports::mylder::wws::auth::{AuthError, AuthSource, Guest, Identity};
 use bindings::mylder::wws::types::{Principal, RequestInfo};
 use settings::{Settings, Verification};
-use wws_guest::{digest, kv, time};
+use wws_guest::{config, digest, kv, time};
 
 struct AuthGuard;
 
 impl Guest for AuthGuard {
+    fn settings_problems() -> Vec<String> {
+        api_keys(&Settings::load());
+        Verification::load();
+        config::problems()
+    }
+
     fn authenticate(request: RequestInfo) -> Result<Identity, AuthError> {
         let settings = Settings::load();
         if settings.is_public(&request.method, &request.path) {
@@ -140,14 +146,20 @@ fn identity(principal: Principal, source: AuthSource) -> Identity {
     Identity { principal, source }
 }
 
-fn api_key(settings: &Settings, token_digest: &str) -> Option<Principal> {
-    let keys = match api_keys::parse(settings.api_keys.as_deref()?) {
-        Ok(keys) => keys,
+/// The configured API keys; invalid `api_keys` are ignored (a
+/// [problem](config::problems)): no key is accepted then.
+fn api_keys(settings: &Settings) -> Option<Vec<api_keys::ApiKey>> {
+    match api_keys::parse(settings.api_keys.as_deref()?) {
+        Ok(keys) => Some(keys),
         Err(error) => {
-            eprintln!("auth: ignoring invalid api_keys: {error}");
-            return None;
+            config::report(format!("api_keys is invalid and ignored: {error}"));
+            None
         }
-    };
+    }
+}
+
+fn api_key(settings: &Settings, token_digest: &str) -> Option<Principal> {
+    let keys = api_keys(settings)?;
     let key = api_keys::find(&keys, token_digest)?;
     Some(Principal {
         id: format!("api-key:{}", key.principal),

@@ -34,13 +34,17 @@ use wws_guest::{config, kv, time};
 /// cached (the gateway then passes the answer through as BYPASS).
 const MAX_ENTRY_BYTES: usize = 1024 * 1024;
 
+/// The configured policies; an invalid `cache_policy` is ignored (a
+/// [problem](config::problems)) and the defaults apply.
+fn policies() -> policy::Policies {
+    config::parsed("cache_policy", policy::Policies::from_json).unwrap_or_default()
+}
+
 struct CacheManager;
 
 impl Guest for CacheManager {
     fn policy_for(path: String) -> Policy {
-        let policies =
-            config::parsed("cache_policy", policy::Policies::from_json).unwrap_or_default();
-        let policy = policies.for_path(&path);
+        let policy = policies().for_path(&path);
         Policy {
             enabled: policy.enabled,
             public: policy.public,
@@ -50,6 +54,11 @@ impl Guest for CacheManager {
                 stale_if_error_secs: policy.stale_if_error_secs,
             },
         }
+    }
+
+    fn settings_problems() -> Vec<String> {
+        policies();
+        config::problems()
     }
 
     fn key(input: KeyInput) -> String {

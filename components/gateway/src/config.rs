@@ -55,7 +55,7 @@ pub fn provider(name: &str) -> Option<Provider> {
 /// Upstream variables whose value Spin cannot turn into an
 /// `allowed_outbound_hosts` entry (which makes every outgoing request of the
 /// app fail there), each with what is wrong; values are never quoted.
-pub fn upstream_problems() -> Vec<String> {
+fn upstream_problems() -> Vec<String> {
     ["primary_url", "fallback_url", "origin_url", "supabase_url"]
         .into_iter()
         .filter_map(|name| {
@@ -63,6 +63,17 @@ pub fn upstream_problems() -> Vec<String> {
             origin_problem(&value).map(|problem| format!("{name} {problem}"))
         })
         .collect()
+}
+
+/// Every problem with the gateway's own settings: upstream variables that
+/// are not origins, and numbers that do not parse (their defaults apply).
+pub fn problems() -> Vec<String> {
+    default_max_tokens();
+    max_body_bytes();
+    upstream_timeouts();
+    let mut problems = upstream_problems();
+    problems.extend(wws_guest::config::problems());
+    problems
 }
 
 /// What keeps `value` from being a `scheme://host[:port]` origin.

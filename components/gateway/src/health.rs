@@ -3,9 +3,13 @@
 //! their keys) and whether the key-value store answers, atomics included,
 //! since the rate limiter and the circuit breakers depend on them.
 //!
-//! Upstream variables that are not `scheme://host[:port]` are listed under
-//! `config.problems`: under `spin up` that is how an operator learns why
-//! every outgoing request is refused.
+//! Settings that are set but unusable are listed under `config.problems`:
+//! upstream variables that are not `scheme://host[:port]`, and any variable
+//! of the gateway or of the four core functions (each asked through its
+//! `settings-problems`) that does not parse and is ignored. Under `spin up`
+//! that is how an operator learns why every outgoing request is refused or
+//! why a `routing` table is not the one in use; `wws-host check` fails on
+//! them.
 //!
 //! A store that does not answer makes the status `degraded`, not an error
 //! status: every instance shares the store, so taking instances out of
@@ -16,6 +20,7 @@ use serde_json::json;
 use wasip2::http::types::ResponseOutparam;
 use wws_guest::kv::{Kv, Store};
 
+use crate::bindings::mylder::wws::{auth, cache, ratelimit, router};
 use crate::config;
 use crate::context::Context;
 use crate::head::Head;
@@ -55,9 +60,28 @@ fn probe_store() -> StoreHealth {
     StoreHealth { reachable, atomics }
 }
 
+/// The gateway's own problems, then each core function's, named by it.
+fn all_settings_problems() -> Vec<String> {
+    let mut problems = config::problems();
+    let components = [
+        ("auth", auth::settings_problems()),
+        ("ratelimit", ratelimit::settings_problems()),
+        ("router", router::settings_problems()),
+        ("cache", cache::settings_problems()),
+    ];
+    for (component, found) in components {
+        problems.extend(
+            found
+                .into_iter()
+                .map(|problem| format!("{component}: {problem}")),
+        );
+    }
+    problems
+}
+
 pub fn check(out: ResponseOutparam, context: &Context) {
     let store = probe_store();
-    let problems = config::upstream_problems();
+    let problems = all_settings_problems();
     let healthy = store.reachable && store.atomics && problems.is_empty();
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },

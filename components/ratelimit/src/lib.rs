@@ -49,6 +49,11 @@ fn verdict(outcome: &Outcome) -> Verdict {
 struct RateLimiter;
 
 impl Guest for RateLimiter {
+    fn settings_problems() -> Vec<String> {
+        policies();
+        config::problems()
+    }
+
     fn check(principal: Principal, path: String) -> Decision {
         let policies = policies();
         let rule = policies.for_role(&principal.role).for_path(&path).clone();

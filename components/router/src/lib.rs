@@ -51,6 +51,11 @@ impl Guest for ModelRouter {
     fn catalogue() -> Vec<Target> {
         table().catalogue().into_iter().map(to_wit).collect()
     }
+
+    fn settings_problems() -> Vec<String> {
+        table();
+        config::problems()
+    }
 }
 
 fn to_wit(target: plan::Target) -> Target {

@@ -14,6 +14,8 @@ use crate::bindings::wasi::config::store;
 thread_local! {
     /// A list, not a map: an instance reads a dozen or two names.
     static READ: RefCell<Vec<(String, Option<String>)>> = const { RefCell::new(Vec::new()) };
+    /// Settings that were set but did not parse, in this instance.
+    static PROBLEMS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The variable's value, or `None` when it is unset or empty.
@@ -54,16 +56,15 @@ fn is_self(origin: &str) -> bool {
     matches!(host, "self" | "self.alt")
 }
 
-/// The variable parsed as a number, or `default` when unset or unparsable.
+/// The variable parsed as a number, or `default` when unset or unparsable
+/// (a [problem](problems)).
 pub fn get_u64(name: &str, default: u64) -> u64 {
-    get(name)
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(default)
+    parsed(name, |value| value.trim().parse::<u64>()).unwrap_or(default)
 }
 
 /// The variable parsed by `parse`, or `None` when unset. An invalid value is
-/// logged and ignored, so a typo in one setting falls back to its defaults
-/// instead of failing every request.
+/// ignored, so a typo in one setting falls back to its defaults instead of
+/// failing every request; it is logged and kept as one of the [`problems`].
 pub fn parsed<T, E: std::fmt::Display>(
     name: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
@@ -72,10 +73,26 @@ pub fn parsed<T, E: std::fmt::Display>(
     match parse(&value) {
         Ok(parsed) => Some(parsed),
         Err(error) => {
-            eprintln!("ignoring invalid {name}: {error}");
+            report(format!("{name} is invalid and ignored: {error}"));
             None
         }
     }
+}
+
+/// Records a setting that is set but unusable; each is logged once.
+pub fn report(problem: String) {
+    PROBLEMS.with_borrow_mut(|problems| {
+        if !problems.contains(&problem) {
+            eprintln!("{problem}");
+            problems.push(problem);
+        }
+    });
+}
+
+/// The settings this instance found set but unusable so far: a component's
+/// `settings-problems` loads all its settings, then returns these.
+pub fn problems() -> Vec<String> {
+    PROBLEMS.with_borrow(Clone::clone)
 }
 
 #[cfg(test)]

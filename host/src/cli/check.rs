@@ -36,11 +36,11 @@ pub async fn run(options: &HostOptions) -> Result<()> {
         .map(|list| list.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     for problem in &problems {
-        println!("FAIL variable {problem}");
+        println!("FAIL setting {problem}");
     }
     if !problems.is_empty() {
         bail!(
-            "{} upstream variable(s) are not scheme://host[:port]",
+            "{} setting(s) are set but unusable (the component reports them in /api/wws/health)",
             problems.len()
         );
     }

@@ -287,6 +287,25 @@ fn check_proves_a_configuration_without_serving() {
         "{stdout}"
     );
 
+    // Valid JSON with a misspelt field: only the component can tell.
+    let misspelt = check(&[
+        "--variable",
+        r#"routing={"rutes": {"default": ["glm-4-plus"]}}"#,
+        "--variable",
+        "session_ttl_secs=ten",
+    ]);
+    let stdout = String::from_utf8_lossy(&misspelt.stdout);
+    assert_eq!(misspelt.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL setting router: routing is invalid and ignored")
+            && stdout.contains("unknown field `rutes`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL setting auth: session_ttl_secs is invalid and ignored"),
+        "{stdout}"
+    );
+
     let config = state.path().join("unreachable-redis.toml");
     std::fs::write(
         &config,

@@ -18,4 +18,5 @@ mod ratelimit;
 mod routing;
 mod sdk;
 mod secrets;
+mod settings;
 mod token_budgets;
