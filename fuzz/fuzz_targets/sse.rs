@@ -1,5 +1,6 @@
 //! A provider's event stream, cut into reads at arbitrary places: the event
-//! splitter, the usage tap that reads token counts on the way to the client,
+//! splitter, the usage tap that reads token counts on the way to the client
+//! (in either dialect),
 //! and the replay that turns a recorded stream into one completion and back.
 //! Bytes are never lost, reordered or invented, however the reads fall.
 #![no_main]
@@ -9,7 +10,7 @@ use serde_json::Value;
 use wws_fuzz::reads;
 use wws_gateway::fuzzing::replay;
 use wws_gateway::fuzzing::sse::{EventSplitter, data};
-use wws_gateway::fuzzing::usage::{Filter, UsageTap, total_tokens};
+use wws_gateway::fuzzing::usage::{Dialect, Filter, UsageTap, total_tokens};
 
 fuzz_target!(|stream: &[u8]| {
     let whole = split(&[stream]);
@@ -26,16 +27,23 @@ fuzz_target!(|stream: &[u8]| {
     assert_eq!(first_terminator_end(&rest), None);
 
     // The client asked for usage: the tap passes everything on unchanged.
-    let (forwarded, total) = tap(UsageTap::stream(true, true), &reads(stream));
+    let (forwarded, total) = tap(UsageTap::stream(Dialect::OpenAi, true, true), &reads(stream));
     assert_eq!(forwarded, stream);
     // It did not: only whole events go missing, the same for any reads.
-    let (stripped, stripped_total) = tap(UsageTap::stream(false, false), &[stream]);
+    let (stripped, stripped_total) = tap(UsageTap::stream(Dialect::OpenAi, false, false), &[stream]);
     assert!(stripped.len() <= stream.len());
     assert_eq!(
-        tap(UsageTap::stream(false, true), &reads(stream)).0,
+        tap(UsageTap::stream(Dialect::OpenAi, false, true), &reads(stream)).0,
         stripped
     );
     assert_eq!(stripped_total, total);
+    // A Messages API stream is passed on whole, its count the same for any reads.
+    let (named, named_total) = tap(UsageTap::stream(Dialect::Anthropic, false, true), &reads(stream));
+    assert_eq!(named, stream);
+    assert_eq!(
+        tap(UsageTap::stream(Dialect::Anthropic, false, false), &[stream]).1,
+        named_total
+    );
     let (plain, _) = tap(UsageTap::json(), &reads(stream));
     assert_eq!(plain, stream);
     let _ = total_tokens(stream);

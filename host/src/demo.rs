@@ -1,9 +1,9 @@
 //! `wws-host up --demo`: built-in loopback stand-ins for the AI providers and
 //! Supabase, so the whole pipeline can be tried without any account or key.
 //!
-//! The provider answers OpenAI-style chat completions (JSON, or SSE when
-//! `stream: true`) by echoing the last user message; the identity provider
-//! accepts exactly one token, [`DEMO_TOKEN`].
+//! The provider answers OpenAI-style chat completions and Anthropic-style
+//! messages (JSON, or SSE when `stream: true`) by echoing the last user
+//! message; the identity provider accepts exactly one token, [`DEMO_TOKEN`].
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -64,7 +64,10 @@ async fn answer(request: hyper::Request<Incoming>) -> hyper::Response<Body> {
             json_response(401, json!({ "msg": "invalid JWT" }))
         };
     }
-    if !path.ends_with("/chat/completions") || authorization != format!("Bearer {DEMO_KEY}") {
+    let messages_api = path.ends_with("/v1/messages");
+    if !(path.ends_with("/chat/completions") || messages_api)
+        || authorization != format!("Bearer {DEMO_KEY}")
+    {
         return json_response(404, json!({ "error": { "message": "not found" } }));
     }
     let body = request
@@ -82,8 +85,24 @@ async fn answer(request: hyper::Request<Incoming>) -> hyper::Response<Body> {
         .unwrap_or("")
         .to_string();
     let text = format!("Demo answer from {model}: you said \"{said}\"");
-    if body["stream"] == json!(true) {
-        return stream(model, text);
+    let (input, output) = (said.len() / 4 + 1, text.len() / 4 + 1);
+    let streamed = body["stream"] == json!(true);
+    if messages_api {
+        if streamed {
+            return stream(message_events(&model, &text, input, output));
+        }
+        return json_response(
+            200,
+            json!({
+                "id": "msg_demo", "type": "message", "role": "assistant", "model": model,
+                "content": [{ "type": "text", "text": text }],
+                "stop_reason": "end_turn", "stop_sequence": null,
+                "usage": { "input_tokens": input, "output_tokens": output },
+            }),
+        );
+    }
+    if streamed {
+        return stream(chunk_events(&model, &text));
     }
     json_response(
         200,
@@ -92,26 +111,65 @@ async fn answer(request: hyper::Request<Incoming>) -> hyper::Response<Body> {
             "object": "chat.completion",
             "model": model,
             "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": "stop" }],
-            "usage": { "prompt_tokens": said.len() / 4 + 1, "completion_tokens": text.len() / 4 + 1, "total_tokens": (said.len() + text.len()) / 4 + 2 },
+            "usage": { "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output },
         }),
     )
 }
 
-/// One SSE event per word, 50 ms apart, like a model typing.
-fn stream(model: String, text: String) -> hyper::Response<Body> {
+/// A chat completion stream: one chunk per word, then `[DONE]`.
+fn chunk_events(model: &str, text: &str) -> Vec<String> {
+    let mut events: Vec<String> = text
+        .split_inclusive(' ')
+        .map(|word| {
+            let chunk = json!({ "object": "chat.completion.chunk", "model": model, "choices": [{ "index": 0, "delta": { "content": word } }] });
+            format!("data: {chunk}\n\n")
+        })
+        .collect();
+    events.push("data: [DONE]\n\n".into());
+    events
+}
+
+/// A Messages API stream: its named events, one text delta per word.
+fn message_events(model: &str, text: &str, input: usize, output: usize) -> Vec<String> {
+    let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+    let mut events = vec![
+        event(
+            "message_start",
+            json!({ "type": "message_start", "message": { "id": "msg_demo", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": { "input_tokens": input, "output_tokens": 1 } } }),
+        ),
+        event(
+            "content_block_start",
+            json!({ "type": "content_block_start", "index": 0, "content_block": { "type": "text", "text": "" } }),
+        ),
+    ];
+    events.extend(text.split_inclusive(' ').map(|word| {
+        event(
+            "content_block_delta",
+            json!({ "type": "content_block_delta", "index": 0, "delta": { "type": "text_delta", "text": word } }),
+        )
+    }));
+    events.push(event(
+        "content_block_stop",
+        json!({ "type": "content_block_stop", "index": 0 }),
+    ));
+    events.push(event(
+        "message_delta",
+        json!({ "type": "message_delta", "delta": { "stop_reason": "end_turn", "stop_sequence": null }, "usage": { "output_tokens": output } }),
+    ));
+    events.push(event("message_stop", json!({ "type": "message_stop" })));
+    events
+}
+
+/// The events 50 ms apart, like a model typing.
+fn stream(events: Vec<String>) -> hyper::Response<Body> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
     tokio::spawn(async move {
-        for word in text.split_inclusive(' ') {
-            let chunk = json!({ "object": "chat.completion.chunk", "model": model, "choices": [{ "index": 0, "delta": { "content": word } }] });
-            let event = Frame::data(Bytes::from(format!("data: {chunk}\n\n")));
-            if sender.send(Ok(event)).await.is_err() {
+        for event in events {
+            if sender.send(Ok(Frame::data(Bytes::from(event)))).await.is_err() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let _ = sender
-            .send(Ok(Frame::data(Bytes::from_static(b"data: [DONE]\n\n"))))
-            .await;
     });
     let body = StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(receiver));
     hyper::Response::builder()

@@ -1,5 +1,7 @@
-//! OpenAI-compatible provider mock: answers chat completions (JSON or SSE)
-//! and can be scripted to fail.
+//! Provider mock: answers OpenAI chat completions and, at `.../v1/messages`,
+//! Anthropic Messages (JSON or SSE), and can be scripted to fail.
+
+pub mod anthropic;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -64,13 +66,19 @@ impl Script {
     }
 
     fn usage(&self) -> serde_json::Value {
+        let (prompt, completion) = self.usage_parts();
+        json!({ "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion })
+    }
+
+    /// The reported total split into prompt (input) and completion (output).
+    fn usage_parts(&self) -> (u64, u64) {
         let total = self
             .total_tokens
             .lock()
             .expect("script")
             .unwrap_or(DEFAULT_TOTAL_TOKENS);
         let prompt = total * 2 / 3;
-        json!({ "prompt_tokens": prompt, "completion_tokens": total - prompt, "total_tokens": total })
+        (prompt, total - prompt)
     }
 
     fn next(&self) -> Option<Step> {
@@ -90,6 +98,10 @@ pub async fn start(name: &'static str, api_key: &'static str) -> (MockServer, Sc
 }
 
 fn answer(name: &str, api_key: &str, script: &Script, request: &Recorded) -> hyper::Response<Body> {
+    let messages = anthropic::is_messages(request);
+    if messages && !anthropic::has_key(request, api_key) {
+        return mock::json(401, anthropic::unauthorized());
+    }
     if request.header("authorization") != Some(&format!("Bearer {api_key}")) {
         return mock::json(401, json!({ "error": { "message": "bad key" } }));
     }
@@ -118,10 +130,15 @@ fn answer(name: &str, api_key: &str, script: &Script, request: &Recorded) -> hyp
         }) => return streamed(content_type, mock::chunked(chunks, gap, then_fail)),
         Some(Step::Drip(gap)) => return dripped(name, script, request, gap),
         Some(Step::BreakStreamAfter(count)) => {
-            let events = content_events(name, "broken")
-                .into_iter()
-                .take(count)
-                .collect();
+            let events = if messages {
+                let usage = script.usage_parts();
+                anthropic::stream_events(name, "broken", usage, Some(count))
+            } else {
+                content_events(name, "broken")
+                    .into_iter()
+                    .take(count)
+                    .collect()
+            };
             let body = mock::chunked(events, std::time::Duration::from_millis(30), true);
             return streamed("text/event-stream", body);
         }
@@ -159,6 +176,14 @@ fn streamed(content_type: &str, body: Body) -> hyper::Response<Body> {
 fn normal_answer(name: &str, script: &Script, request: &Recorded) -> hyper::Response<Body> {
     let body = request.json();
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
+    if anthropic::is_messages(request) {
+        let usage = script.usage_parts();
+        if body["stream"] == json!(true) {
+            let events = anthropic::stream_events(name, &model, usage, None);
+            return mock::full(200, "text/event-stream", events.concat());
+        }
+        return mock::json(200, anthropic::message(name, &model, usage));
+    }
     if body["stream"] == json!(true) {
         return mock::full(
             200,

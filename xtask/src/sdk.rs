@@ -1,5 +1,6 @@
-//! The official OpenAI SDKs the compatibility tests drive, installed into
-//! `target/sdk` so a fresh machine needs only `python3` (with `venv`).
+//! The official OpenAI and Anthropic SDKs the compatibility tests drive,
+//! installed into `target/sdk` so a fresh machine needs only `python3`
+//! (with `venv`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,20 +8,29 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// Pinned so a new SDK release cannot change a CI run's outcome unseen.
-const OPENAI_PYTHON: &str = "openai==3.57.0";
+const PYTHON_SDKS: [&str; 2] = ["openai==3.57.0", "anthropic==2.17.0"];
 
-/// The Python interpreter of a virtualenv holding the `openai` package,
-/// created on first use.
+/// The Python interpreter of a virtualenv holding the pinned `openai` and
+/// `anthropic` packages, installed on first use (or when a pin changed).
 pub fn python(root: &Path) -> Result<PathBuf> {
     let python = virtualenv(&root.join("target/sdk/python"))?;
+    let check = format!(
+        "import importlib.metadata as m, sys; sys.exit(any(m.version(n) != v for n, v in {:?}))",
+        PYTHON_SDKS
+            .iter()
+            .filter_map(|pin| pin.split_once("=="))
+            .collect::<Vec<_>>()
+    );
     let installed = Command::new(&python)
-        .args(["-c", "import openai"])
+        .args(["-c", &check])
         .output()
         .is_ok_and(|output| output.status.success());
     if !installed {
         run(
-            Command::new(&python).args(["-m", "pip", "install", "--quiet", OPENAI_PYTHON]),
-            "installing the openai Python package",
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet"])
+                .args(PYTHON_SDKS),
+            "installing the openai and anthropic Python packages",
         )?;
     }
     Ok(python)

@@ -5,13 +5,27 @@ use std::time::Duration;
 use wws_guest::config;
 use wws_guest::http::Timeouts;
 
+use crate::dialect::Dialect;
+
 /// Large enough for a 128K-token prompt with room to spare.
 const DEFAULT_MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
 
-/// An OpenAI-compatible provider as configured, if it has a key.
+/// A provider as configured, if it has a key: one origin serving an
+/// OpenAI-compatible API and an Anthropic-compatible one under two paths.
 pub struct Provider {
     pub base_url: String,
+    pub anthropic_base_url: String,
     pub api_key: String,
+}
+
+impl Provider {
+    /// The base the dialect's path is appended to.
+    pub fn base_url_for(&self, dialect: Dialect) -> &str {
+        match dialect {
+            Dialect::OpenAi => &self.base_url,
+            Dialect::Anthropic => &self.anthropic_base_url,
+        }
+    }
 }
 
 /// The variables that configure one provider slot.
@@ -20,7 +34,19 @@ pub struct ProviderVariables {
     pub url: &'static str,
     pub openai_path: &'static str,
     pub default_openai_path: &'static str,
+    pub anthropic_path: &'static str,
+    pub default_anthropic_path: &'static str,
     pub api_key: &'static str,
+}
+
+impl ProviderVariables {
+    /// The variable holding the dialect's API path on `url`.
+    pub fn path_for(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::OpenAi => self.openai_path,
+            Dialect::Anthropic => self.anthropic_path,
+        }
+    }
 }
 
 pub fn provider_variables(name: &str) -> Option<ProviderVariables> {
@@ -29,12 +55,16 @@ pub fn provider_variables(name: &str) -> Option<ProviderVariables> {
             url: "primary_url",
             openai_path: "primary_openai_path",
             default_openai_path: "/openai/v1",
+            anthropic_path: "primary_anthropic_path",
+            default_anthropic_path: "/anthropic",
             api_key: "synthetic_api_key",
         }),
         "fallback" => Some(ProviderVariables {
             url: "fallback_url",
             openai_path: "fallback_openai_path",
             default_openai_path: "/api/paas/v4",
+            anthropic_path: "fallback_anthropic_path",
+            default_anthropic_path: "/api/anthropic",
             api_key: "zai_api_key",
         }),
         _ => None,
@@ -44,10 +74,12 @@ pub fn provider_variables(name: &str) -> Option<ProviderVariables> {
 pub fn provider(name: &str) -> Option<Provider> {
     let variables = provider_variables(name)?;
     let origin = config::upstream(variables.url)?;
-    let path = config::get(variables.openai_path)
-        .unwrap_or_else(|| variables.default_openai_path.to_string());
+    let path = |name, default: &str| config::get(name).unwrap_or_else(|| default.to_string());
+    let openai = path(variables.openai_path, variables.default_openai_path);
+    let anthropic = path(variables.anthropic_path, variables.default_anthropic_path);
     Some(Provider {
-        base_url: join(&origin, &path),
+        base_url: join(&origin, &openai),
+        anthropic_base_url: join(&origin, &anthropic),
         api_key: config::get(variables.api_key)?,
     })
 }

@@ -13,6 +13,7 @@ mod cache_control;
 mod caching;
 mod config;
 mod context;
+mod dialect;
 mod error;
 mod filter;
 mod head;
@@ -58,6 +59,7 @@ pub mod fuzzing {
     }
     pub mod usage {
         pub use crate::ai::usage::{UsageTap, total_tokens};
+        pub use crate::dialect::Dialect;
         pub use crate::filter::Filter;
     }
 }

@@ -7,6 +7,7 @@ use crate::bindings::mylder::wws::auth;
 use crate::bindings::mylder::wws::ratelimit::{self, Verdict};
 use crate::bindings::mylder::wws::types::RequestInfo;
 use crate::context::{Context, auth_source_name};
+use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::inbound::{self, Inbound};
 use crate::observe::{access_log, request_id};
@@ -37,6 +38,16 @@ fn open_access_log(request: &IncomingRequest) {
     );
 }
 
+/// The credential to verify: `Authorization`, or on the Messages API the
+/// `x-api-key` header Anthropic's SDKs send instead, read as a bearer token.
+fn credential(inbound: &Inbound) -> Option<String> {
+    if let Some(authorization) = inbound.header("authorization") {
+        return Some(authorization.to_string());
+    }
+    let api_key = inbound.header("x-api-key")?;
+    (Dialect::of_path(&inbound.path) == Dialect::Anthropic).then(|| format!("Bearer {api_key}"))
+}
+
 fn serve(request: IncomingRequest, out: ResponseOutparam) {
     let mut timing = ServerTiming::default();
     let inbound = match Inbound::read(request, config::max_body_bytes()) {
@@ -48,8 +59,8 @@ fn serve(request: IncomingRequest, out: ResponseOutparam) {
         return reply::send_error(out, &error, &[]);
     }
     // Only one credential is verified; a second would still reach the origin.
-    if inbound.header_count("authorization") > 1 {
-        let error = ApiError::bad_request("more than one Authorization header");
+    if inbound.header_count("authorization") > 1 || inbound.header_count("x-api-key") > 1 {
+        let error = ApiError::bad_request("more than one Authorization or x-api-key header");
         return reply::send_error(out, &error, &[]);
     }
 
@@ -57,7 +68,7 @@ fn serve(request: IncomingRequest, out: ResponseOutparam) {
         method: inbound.method_name().to_string(),
         path: inbound.path.clone(),
         query: inbound.query.clone(),
-        authorization: inbound.header("authorization").map(str::to_string),
+        authorization: credential(&inbound),
         client_addr: inbound.client_addr().map(str::to_string),
     };
     let identity = match timing.measure("auth", || auth::authenticate(&info)) {

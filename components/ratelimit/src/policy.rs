@@ -79,6 +79,7 @@ impl Default for Limits {
                 rule("/api/ai/chat", 60, MINUTE),
                 rule("/api/ai/generate", 20, MINUTE),
                 rule("/v1/chat/completions", 60, MINUTE),
+                rule("/v1/messages", 60, MINUTE),
             ],
             default: rule("default", 100, MINUTE),
             tokens: TokenBudgets {

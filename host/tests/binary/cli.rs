@@ -106,6 +106,15 @@ fn demo_mode_answers_without_any_account() {
         body,
     );
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let message = request(
+        &running.url,
+        "POST /v1/messages",
+        "x-api-key: demo-token\r\nContent-Type: application/json\r\n",
+        r#"{"max_tokens":64,"messages":[{"role":"user","content":"ping"}]}"#,
+    );
+    assert!(message.starts_with("HTTP/1.1 200"), "{message}");
+    assert!(message.contains(r#""type":"message""#), "{message}");
+    assert!(message.contains("you said \\\"ping\\\""), "{message}");
 }
 
 /// The benchmark's Spin-cost mode serves the same answers, with the SQLite

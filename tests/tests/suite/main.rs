@@ -2,6 +2,7 @@
 //! link and one compilation of `target/wws.wasm` for the whole suite.
 
 mod ai;
+mod anthropic;
 mod auth;
 mod auth_faults;
 mod cache;

@@ -77,13 +77,3 @@ impl Answer {
 /// Largest plain completion read whole to be cached; larger ones are passed
 /// through as `BYPASS` (Spin's default store refuses values over 1 MB).
 pub const MAX_CACHED_BODY: usize = 1024 * 1024;
-
-/// A `chat.completion`: a JSON object with a `choices` list. Anything else
-/// in a 200 (an HTML error page, a truncated body) is the provider failing.
-pub fn is_completion(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|value| {
-        value
-            .get("choices")
-            .is_some_and(serde_json::Value::is_array)
-    })
-}

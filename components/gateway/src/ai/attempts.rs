@@ -14,14 +14,13 @@ use std::time::Duration;
 use wasip2::http::types::Method;
 use wws_guest::http::{self, HttpError, Response};
 
-use super::answer::{
-    Answer, AnswerBody, Bounded, MAX_CACHED_BODY as MAX_CHECKED_BODY, is_completion,
-};
+use super::answer::{Answer, AnswerBody, Bounded, MAX_CACHED_BODY as MAX_CHECKED_BODY};
 use super::body::ChatRequest;
 use super::breaker::{self, Admission, Blame};
 use super::failover::{self, Next};
 use crate::bindings::mylder::wws::router::{Plan, Target};
 use crate::config::{self, Provider};
+use crate::dialect::{DEFAULT_ANTHROPIC_VERSION, Dialect};
 use crate::error::ApiError;
 use crate::error::upstream_error;
 use crate::observe::access_log;
@@ -170,7 +169,7 @@ fn try_target(
         if (200..300).contains(&status) {
             let checked = first_bytes(response, request.is_stream())
                 .map(&answer)
-                .and_then(|answered| checked_completion(answered, request, target));
+                .and_then(|answered| checked_answer(answered, request, target));
             return match checked {
                 Ok(answered) => {
                     breaker::record_success(&target.provider, admission);
@@ -221,7 +220,8 @@ fn try_target(
                 open_circuit,
             } => {
                 if (300..400).contains(&status) {
-                    report_redirect(target, provider, status, location.as_deref());
+                    let dialect = request.dialect();
+                    report_redirect(target, provider, dialect, status, location.as_deref());
                 }
                 note_failure(target, admission, &reason, open_circuit, Blame::Provider);
                 failures.last = Some(provider_failed(target, &reason));
@@ -234,10 +234,16 @@ fn try_target(
 /// A provider that redirects is misconfigured here, not flaky: the log names
 /// the base URL and the variables that make it, and where it pointed (its
 /// origin only: a `Location` may carry a query).
-fn report_redirect(target: &Target, provider: &Provider, status: u16, location: Option<&str>) {
+fn report_redirect(
+    target: &Target,
+    provider: &Provider,
+    dialect: Dialect,
+    status: u16,
+    location: Option<&str>,
+) {
     let variables = config::provider_variables(&target.provider);
     let (url, path) = variables.map_or(("the provider URL", "its path"), |variables| {
-        (variables.url, variables.openai_path)
+        (variables.url, variables.path_for(dialect))
     });
     let pointed = match location.map(wws_guest::http::split_url) {
         Some(Ok(parts)) => {
@@ -249,7 +255,8 @@ fn report_redirect(target: &Target, provider: &Provider, status: u16, location: 
     };
     eprintln!(
         "gateway: {}'s base URL {} redirects ({status}, {pointed}); set {url} and {path} to where its API answers",
-        target.provider, provider.base_url
+        target.provider,
+        provider.base_url_for(dialect)
     );
 }
 
@@ -262,9 +269,11 @@ fn call(
     target: &Target,
     provider: &Provider,
 ) -> Result<Response, HttpError> {
+    let dialect = request.dialect();
     let url = format!(
-        "{}/chat/completions",
-        provider.base_url.trim_end_matches('/')
+        "{}{}",
+        provider.base_url_for(dialect).trim_end_matches('/'),
+        dialect.upstream_path()
     );
     let body = request.provider_body(&target.model);
     let accept: &[u8] = if request.is_stream() {
@@ -280,6 +289,21 @@ fn call(
         ("content-type".into(), b"application/json".to_vec()),
         ("accept".into(), accept.to_vec()),
     ];
+    if dialect == Dialect::Anthropic {
+        // Anthropic's own header for the key; both providers' Messages
+        // endpoints also take the Bearer form, which some proxies need.
+        headers.push(("x-api-key".into(), provider.api_key.clone().into_bytes()));
+        let passed = request.passed_headers();
+        if !passed.iter().any(|(name, _)| *name == "anthropic-version") {
+            headers.push((
+                "anthropic-version".into(),
+                DEFAULT_ANTHROPIC_VERSION.as_bytes().to_vec(),
+            ));
+        }
+        for (name, value) in passed {
+            headers.push((name.to_string(), value.clone().into_bytes()));
+        }
+    }
     // Lets a provider's support trace a call back to the gateway's log line.
     if let Some(id) = access_log::request_id() {
         headers.push(("x-request-id".into(), id.into_bytes()));
@@ -322,10 +346,11 @@ fn first_bytes(response: Response, is_stream: bool) -> Result<AnswerBody, ApiErr
 }
 
 /// A plain 200 is read whole (up to the cacheable size; it arrives whole
-/// anyway, once generation is done) and must be a chat completion: a body
-/// that broke off or is an error page is the provider failing, so the next
-/// target can still answer and the circuit breaker counts it.
-fn checked_completion(
+/// anyway, once generation is done) and must be an answer in the request's
+/// dialect: a body that broke off or is an error page is the provider
+/// failing, so the next target can still answer and the circuit breaker
+/// counts it.
+fn checked_answer(
     answer: Answer,
     request: &ChatRequest,
     target: &Target,
@@ -341,14 +366,11 @@ fn checked_completion(
         attempts: answer.attempts,
     };
     match answer.read_bounded(MAX_CHECKED_BODY) {
-        Ok(Bounded::Whole(body)) if is_completion(&body) => Ok(Answer {
+        Ok(Bounded::Whole(body)) if request.dialect().is_answer(&body) => Ok(Answer {
             body: AnswerBody::Buffered(body),
             ..shell
         }),
-        Ok(Bounded::Whole(_)) => Err(provider_failed(
-            target,
-            "answered 200 with a body that is not a chat completion",
-        )),
+        Ok(Bounded::Whole(_)) => Err(provider_failed(target, request.dialect().not_an_answer())),
         Ok(Bounded::TooLarge(answer)) => Ok(answer),
         Err(error) => Err(upstream_error(&error)),
     }

@@ -1,12 +1,15 @@
-//! Request bodies of the AI routes, normalised to one OpenAI chat request.
+//! Request bodies of the AI routes, normalised to one chat request in the
+//! dialect the client speaks.
 //!
-//! `/v1/chat/completions` is taken as is. The seed's `/api/ai/chat` sends
-//! `{messages, context}`, where a string `context` becomes a system message;
-//! `/api/ai/generate` sends `{prompt, system?}`, which becomes messages.
+//! `/v1/chat/completions` and Anthropic's `/v1/messages` are taken as is.
+//! The seed's `/api/ai/chat` sends `{messages, context}`, where a string
+//! `context` becomes a system message; `/api/ai/generate` sends
+//! `{prompt, system?}`, which becomes messages.
 
 use serde_json::{Map, Value, json};
 
 use crate::cache_control::CacheControl;
+use crate::dialect::Dialect;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BodyError {
@@ -50,9 +53,15 @@ const TYPED_FIELDS: [TypedField; 9] = [
 /// three over-estimates by a third, so routing errs toward models that fit.
 const CHARS_PER_TOKEN: usize = 3;
 
+/// Client headers a Messages API provider acts on, passed through as sent.
+const ANTHROPIC_HEADERS: [&str; 2] = ["anthropic-version", "anthropic-beta"];
+
 #[derive(Debug)]
 pub struct ChatRequest {
     body: Map<String, Value>,
+    dialect: Dialect,
+    /// Dialect headers to send on, from [`ANTHROPIC_HEADERS`].
+    passed_headers: Vec<(&'static str, String)>,
 }
 
 impl ChatRequest {
@@ -85,6 +94,17 @@ impl ChatRequest {
             }
             _ => {}
         }
+        let dialect = Dialect::of_path(path);
+        if dialect == Dialect::Anthropic
+            && body
+                .get("system")
+                .is_some_and(|system| !system.is_string() && !system.is_array())
+        {
+            return Err(BodyError::WrongType {
+                field: "system",
+                expected: "a string or an array of content blocks",
+            });
+        }
         match body.get("messages") {
             Some(Value::Array(messages)) if !messages.is_empty() => {}
             _ => return Err(BodyError::Invalid("\"messages\" must be a non-empty array")),
@@ -95,7 +115,31 @@ impl ChatRequest {
         {
             return Err(BodyError::WrongType { field, expected });
         }
-        Ok(Self { body })
+        Ok(Self {
+            body,
+            dialect,
+            passed_headers: Vec::new(),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Keeps the client's value of a header the dialect's providers act on
+    /// (`anthropic-version`, `anthropic-beta`); others are not sent on.
+    pub fn pass_header(&mut self, name: &str, value: &str) {
+        if self.dialect != Dialect::Anthropic {
+            return;
+        }
+        if let Some(known) = ANTHROPIC_HEADERS.iter().find(|known| **known == name) {
+            self.passed_headers.push((known, value.to_string()));
+        }
+    }
+
+    /// The headers kept by [`Self::pass_header`].
+    pub fn passed_headers(&self) -> &[(&'static str, String)] {
+        &self.passed_headers
     }
 
     pub fn model(&self) -> Option<String> {
@@ -138,15 +182,20 @@ impl ChatRequest {
         prompt.saturating_add(completion).min(u64::from(u32::MAX)) as u32
     }
 
-    /// The prompt's size estimated from the characters of every message.
+    /// The prompt's size estimated from the characters of every message
+    /// (and of a Messages API request's top-level `system`).
     pub fn prompt_tokens(&self) -> u64 {
-        let chars: usize = self
+        let messages: usize = self
             .body
             .get("messages")
             .and_then(Value::as_array)
             .map(|messages| messages.iter().map(|m| m.to_string().len()).sum())
             .unwrap_or(0);
-        chars.div_ceil(CHARS_PER_TOKEN) as u64
+        let system = self
+            .body
+            .get("system")
+            .map_or(0, |system| system.to_string().len());
+        (messages + system).div_ceil(CHARS_PER_TOKEN) as u64
     }
 
     /// The client's own bound on the completion, either spelling.
@@ -184,11 +233,15 @@ impl ChatRequest {
 
     /// What identifies the answer for the cache: the body as the provider
     /// gets it for `model`, minus how it is delivered (`stream`,
-    /// `stream_options`), so streamed and plain requests share entries.
+    /// `stream_options`), so streamed and plain chat completions share
+    /// entries. A Messages API answer is replayed only in the shape it was
+    /// recorded in, so there `stream` stays part of the key.
     pub fn cache_body(&self, model: &str) -> Vec<u8> {
         let mut body = self.for_model(model);
-        for delivery in ["stream", "stream_options"] {
-            body.remove(delivery);
+        if self.dialect == Dialect::OpenAi {
+            for delivery in ["stream", "stream_options"] {
+                body.remove(delivery);
+            }
         }
         serde_json::to_vec(&body).unwrap_or_default()
     }
@@ -198,7 +251,8 @@ impl ChatRequest {
     /// usage chunk requested so the actual tokens can be charged.
     pub fn provider_body(&self, model: &str) -> Vec<u8> {
         let mut body = self.for_model(model);
-        if self.is_stream() {
+        // Messages API streams carry usage in their own events.
+        if self.is_stream() && self.dialect == Dialect::OpenAi {
             let options = body.entry("stream_options").or_insert_with(|| json!({}));
             match options.as_object_mut() {
                 Some(options) => {
@@ -388,5 +442,60 @@ mod tests {
         bounded.bound_completion(40_000);
         let body: Value = serde_json::from_slice(&bounded.provider_body("m")).unwrap();
         assert_eq!(body["max_tokens"], 5);
+    }
+
+    fn messages(body: &[u8]) -> ChatRequest {
+        ChatRequest::parse("/v1/messages", body).unwrap()
+    }
+
+    #[test]
+    fn a_messages_request_counts_its_system_prompt_and_keeps_its_own_shape() {
+        let system = "s".repeat(3_000);
+        let text = format!(
+            r#"{{"system":"{system}","messages":[{{"role":"user","content":"x"}}],"stream":true}}"#
+        );
+        let request = messages(text.as_bytes());
+        assert_eq!(request.dialect(), Dialect::Anthropic);
+        assert!(
+            request.prompt_tokens() >= 1_000,
+            "{}",
+            request.prompt_tokens()
+        );
+        let body: Value = serde_json::from_slice(&request.provider_body("m")).unwrap();
+        assert!(body.get("stream_options").is_none(), "not an OpenAI field");
+        assert_eq!(body["system"], system);
+        let plain = messages(br#"{"messages":[{"role":"user","content":"x"}]}"#);
+        assert_ne!(
+            request.cache_body("m"),
+            plain.cache_body("m"),
+            "shape is in the key"
+        );
+    }
+
+    #[test]
+    fn a_messages_system_must_be_text_or_blocks_and_only_its_headers_pass() {
+        let error = ChatRequest::parse(
+            "/v1/messages",
+            br#"{"system":5,"messages":[{"role":"user","content":"x"}]}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            error,
+            BodyError::WrongType {
+                field: "system",
+                ..
+            }
+        ));
+        let mut request =
+            messages(br#"{"system":[{"type":"text","text":"be brief"}],"messages":[{"role":"user","content":"x"}]}"#);
+        request.pass_header("anthropic-beta", "tools-2024");
+        request.pass_header("x-api-key", "secret");
+        assert_eq!(
+            request.passed_headers(),
+            [("anthropic-beta", "tools-2024".to_string())]
+        );
+        let mut chat = parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#);
+        chat.pass_header("anthropic-beta", "x");
+        assert!(chat.passed_headers().is_empty());
     }
 }

@@ -10,7 +10,7 @@
 
 use wasip2::http::types::ResponseOutparam;
 
-use super::answer::{Answer, AnswerBody, Bounded, MAX_CACHED_BODY, is_completion};
+use super::answer::{Answer, AnswerBody, Bounded, MAX_CACHED_BODY};
 use super::attempts::first_answer;
 use super::body::ChatRequest;
 use super::usage::{self, UsageTap};
@@ -52,9 +52,10 @@ pub fn deliver(
         return stream_through(answer, head, request, out, slot);
     }
     let provider = answer.target.provider.clone();
+    let dialect = request.dialect();
     match answer.read_bounded(MAX_CACHED_BODY) {
-        Ok(Bounded::Whole(body)) if is_completion(&body) => {
-            // Whatever the provider called it, this is a JSON completion.
+        Ok(Bounded::Whole(body)) if dialect.is_answer(&body) => {
+            // Whatever the provider called it, this is a JSON answer.
             head.set("content-type", "application/json");
             let used = usage::total_tokens(&body);
             let response = CachedResponse {
@@ -72,9 +73,7 @@ pub fn deliver(
             let error = ApiError::new(
                 502,
                 "upstream_error",
-                format!(
-                    "provider {provider} answered 200 with a body that is not a chat completion"
-                ),
+                format!("provider {provider} {}", dialect.not_an_answer()),
             );
             reply::send_error(out, &error, &context.headers());
             None
@@ -104,10 +103,11 @@ pub fn revalidate(request: &ChatRequest, plan: &Plan, caller: &str, slot: CacheS
     };
     // A streaming request's revalidation reads the stream whole; either
     // kind is stored only if it is what the client would have accepted.
+    let dialect = request.dialect();
     let valid = if request.is_stream() {
-        usage::is_complete_stream(&body)
+        usage::is_complete_stream(dialect, &body)
     } else {
-        is_completion(&body)
+        dialect.is_answer(&body)
     };
     if !valid {
         return;
@@ -132,7 +132,7 @@ fn stream_through(
     let status = answer.status;
     let stored_headers = stored_headers(&head);
     let mut tap = if request.is_stream() && status == 200 {
-        UsageTap::stream(request.asks_for_usage(), slot.is_some())
+        UsageTap::stream(request.dialect(), request.asks_for_usage(), slot.is_some())
     } else {
         UsageTap::json()
     };
@@ -149,8 +149,9 @@ fn stream_through(
     }
     if !complete && request.is_stream() {
         // Headers are gone already: report the failure inside the stream.
-        let event = "event: error\ndata: {\"error\":{\"type\":\"upstream_error\",\
-                     \"message\":\"provider stream ended unexpectedly\"}}\n\n";
+        let event = request
+            .dialect()
+            .stream_error_event("provider stream ended unexpectedly");
         writer.write_all(event.as_bytes());
         writer.finish();
     } else {
@@ -188,24 +189,4 @@ fn stored_headers(head: &Head) -> Vec<(String, String)> {
         })
         .filter_map(|(name, value)| Some((name.clone(), String::from_utf8(value.clone()).ok()?)))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_json_object_with_choices_is_a_completion() {
-        assert!(is_completion(br#"{"choices":[],"usage":{}}"#));
-        for body in [
-            &b"<html>502 Bad Gateway</html>"[..],
-            br#"{"choices":[{"message":"#,
-            br#"{"id":"x","object":"chat.completion"}"#,
-            br#"{"choices":"none"}"#,
-            b"[]",
-            b"",
-        ] {
-            assert!(!is_completion(body), "{}", String::from_utf8_lossy(body));
-        }
-    }
 }

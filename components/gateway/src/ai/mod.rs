@@ -1,5 +1,6 @@
-//! The AI routes: OpenAI-compatible chat completions and the seed's
-//! `/api/ai/chat` and `/api/ai/generate`, routed, cached and proxied.
+//! The AI routes: OpenAI-compatible chat completions, Anthropic's Messages
+//! API and the seed's `/api/ai/chat` and `/api/ai/generate`, routed, cached
+//! and proxied.
 
 mod answer;
 mod attempts;
@@ -20,6 +21,7 @@ use crate::cache_control::CacheControl;
 use crate::caching::{self, Found};
 use crate::config;
 use crate::context::Context;
+use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::head::Head;
 use crate::inbound::Inbound;
@@ -27,7 +29,12 @@ use crate::reply;
 use body::ChatRequest;
 use delivery::CacheSlot;
 
-const CHAT_PATHS: [&str; 3] = ["/v1/chat/completions", "/api/ai/chat", "/api/ai/generate"];
+const CHAT_PATHS: [&str; 4] = [
+    "/v1/chat/completions",
+    "/v1/messages",
+    "/api/ai/chat",
+    "/api/ai/generate",
+];
 const MODELS_PATH: &str = "/v1/models";
 
 pub fn handles(path: &str) -> bool {
@@ -88,9 +95,14 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
         .map(str::to_string)
         .or_else(|| request.task_type())
         .filter(|name| is_task_name(name));
+    for (name, value) in &inbound.headers {
+        if let Ok(value) = std::str::from_utf8(value) {
+            request.pass_header(name, value);
+        }
+    }
     let route_request = RouteRequest {
         task_type,
-        model: request.model(),
+        model: routed_model(&request),
         context_tokens: request.context_tokens(),
     };
     let plan = match context
@@ -210,6 +222,8 @@ fn serve_completion(
         .any(|(name, value)| name == "content-type" && value.starts_with("text/event-stream"));
     let reshaped =
         match (stored_as_stream, request.is_stream()) {
+            // Messages API entries are keyed by their shape: never reshaped.
+            _ if request.dialect() == Dialect::Anthropic => None,
             (true, false) => replay::stream_to_completion(&hit.response.body)
                 .map(|body| (body, "application/json")),
             (false, true) => replay::completion_to_stream(&hit.response.body)
@@ -241,6 +255,16 @@ fn completion_allowance(plan: &Plan, prompt_tokens: u64) -> u64 {
         .max()
         .unwrap_or(0);
     config::default_max_tokens().min(room)
+}
+
+/// The model the client asked for, if the router should honour it. Anthropic
+/// SDKs and coding agents send Claude model names that neither provider
+/// serves; those are routed by task like a request without a model, so the
+/// tools work unchanged (the answer names the model that served it).
+fn routed_model(request: &ChatRequest) -> Option<String> {
+    request
+        .model()
+        .filter(|model| !(request.dialect() == Dialect::Anthropic && model.starts_with("claude")))
 }
 
 /// 1 to 64 visible ASCII characters.

@@ -88,6 +88,19 @@ pub fn only_data_lines(event: &[u8]) -> bool {
     })
 }
 
+/// The same for a stream of named events (the Messages API's): `event:`
+/// lines are allowed too, `id:`, `retry:` or stray text still are not.
+pub fn only_named_data_lines(event: &[u8]) -> bool {
+    std::str::from_utf8(event).is_ok_and(|text| {
+        text.split(['\r', '\n']).all(|line| {
+            line.is_empty()
+                || line.starts_with(':')
+                || line.starts_with("data:")
+                || line.starts_with("event:")
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +159,8 @@ mod tests {
         assert!(!only_data_lines(b"event: error\ndata: {}\n\n"));
         assert!(!only_data_lines(b"garbage\n\n"));
         assert!(!only_data_lines(b"data: \xff\n\n"));
+        assert!(only_named_data_lines(b"event: ping\ndata: {}\n\n"));
+        assert!(!only_named_data_lines(b"id: 4\ndata: {}\n\n"));
+        assert!(!only_named_data_lines(b"garbage\n\n"));
     }
 }
