@@ -165,7 +165,11 @@ fn stream(events: Vec<String>) -> hyper::Response<Body> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
     tokio::spawn(async move {
         for event in events {
-            if sender.send(Ok(Frame::data(Bytes::from(event)))).await.is_err() {
+            if sender
+                .send(Ok(Frame::data(Bytes::from(event))))
+                .await
+                .is_err()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -63,10 +63,11 @@ impl Dialect {
     /// head was sent, in the shape the client's SDK raises as an error.
     pub fn stream_error_event(self, message: &str) -> String {
         match self {
-            Dialect::OpenAi => {
-                let data = json!({ "error": { "type": "upstream_error", "message": message } });
-                format!("event: error\ndata: {data}\n\n")
-            }
+            // Written by hand to keep the field order clients have seen.
+            Dialect::OpenAi => format!(
+                "event: error\ndata: {{\"error\":{{\"type\":\"upstream_error\",\"message\":{}}}}}\n\n",
+                Value::from(message)
+            ),
             Dialect::Anthropic => {
                 let data = json!({
                     "type": "error",

@@ -11,6 +11,22 @@ use crate::filter::Filter;
 use crate::head::Head;
 use crate::observe::access_log;
 
+/// How a piped body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piped {
+    Complete,
+    /// The upstream body broke off or stalled past its timeout.
+    SourceFailed,
+    /// The client stopped reading.
+    ClientGone,
+}
+
+impl Piped {
+    pub fn is_complete(self) -> bool {
+        self == Piped::Complete
+    }
+}
+
 /// An open response body; `finish` must be called once the body is written.
 pub struct Writer {
     // Declared first so it is dropped before the body it belongs to.
@@ -48,20 +64,20 @@ impl Writer {
     }
 
     /// Copies `source` to the client through `filter`, flushing every chunk
-    /// as soon as it is read so streamed completions are not buffered.
-    /// Returns false when the upstream or the client failed midway.
-    pub fn pipe(&mut self, mut source: impl Read, filter: &mut impl Filter) -> bool {
+    /// as soon as it is read so streamed completions are not buffered, and
+    /// says which side, if any, failed midway.
+    pub fn pipe(&mut self, mut source: impl Read, filter: &mut impl Filter) -> Piped {
         let mut buffer = vec![0; 16 * 1024];
         loop {
             match source.read(&mut buffer) {
-                Ok(0) => return true,
+                Ok(0) => return Piped::Complete,
                 Ok(read) => {
                     let forward = filter.pass(&buffer[..read]);
                     if !forward.is_empty() && !self.write_all(&forward) {
-                        return false;
+                        return Piped::ClientGone;
                     }
                 }
-                Err(_) => return false,
+                Err(_) => return Piped::SourceFailed,
             }
         }
     }

@@ -137,9 +137,13 @@ async fn a_failing_primary_fails_over_to_the_fallbacks_messages_endpoint() {
 }
 
 #[tokio::test]
-async fn a_stream_that_breaks_midway_ends_with_anthropics_error_event() {
+async fn a_stream_that_breaks_midway_and_cannot_be_continued_ends_with_anthropics_error_event() {
     let env = Env::start().await;
     env.primary_script.push(Step::BreakStreamAfter(2));
+    env.fallback_script.push(Step::Status(
+        529,
+        json!({ "type": "error", "error": { "type": "overloaded_error", "message": "busy" } }),
+    ));
     let mut body = message(true);
     body.as_object_mut().unwrap().remove("model");
     let response = send(&env, ALICE, &body).await;

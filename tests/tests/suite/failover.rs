@@ -136,10 +136,14 @@ async fn a_stream_that_fails_before_its_first_byte_falls_back() {
     assert!(!body.contains("event: error"), "{body}");
 }
 
+/// When no target can continue a stream that broke midway (see
+/// stream_failover.rs for one that can), it ends with the in-band error.
 #[tokio::test]
-async fn a_stream_that_fails_midway_ends_with_an_error_event() {
+async fn a_stream_that_fails_midway_and_cannot_be_continued_ends_with_an_error_event() {
     let env = Env::start().await;
     env.primary_script.push(Step::BreakStreamAfter(2));
+    env.fallback_script
+        .push(Step::Status(500, json!({ "error": { "message": "down" } })));
     let (provider, _, body) = answered_by(&env, true).await;
     assert_eq!(provider, "primary");
     let events: Vec<&str> = body.split("\n\n").filter(|e| !e.is_empty()).collect();
@@ -148,8 +152,8 @@ async fn a_stream_that_fails_midway_ends_with_an_error_event() {
     assert!(events[2].starts_with("event: error"), "{body}");
     assert_eq!(
         env.fallback.count(),
-        0,
-        "no fallback once bytes reached the client"
+        1,
+        "the fallback was asked to continue"
     );
 }
 

@@ -20,4 +20,5 @@ mod routing;
 mod sdk;
 mod secrets;
 mod settings;
+mod stream_failover;
 mod token_budgets;

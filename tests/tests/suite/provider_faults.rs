@@ -205,6 +205,9 @@ async fn a_stream_that_stalls_past_the_gap_timeout_ends_with_an_error_event() {
         gap: Duration::from_secs(3),
         then_fail: false,
     });
+    // Nobody can continue it (stream_failover.rs has a fallback that can).
+    env.fallback_script
+        .push(Step::Status(500, json!({ "error": { "message": "down" } })));
     let reply = send(&env, &ask(true)).await;
     assert_eq!(reply.status, 200, "the head went out with the first event");
     let body = reply.body.unwrap();

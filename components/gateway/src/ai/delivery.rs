@@ -13,6 +13,7 @@ use wasip2::http::types::ResponseOutparam;
 use super::answer::{Answer, AnswerBody, Bounded, MAX_CACHED_BODY};
 use super::attempts::first_answer;
 use super::body::ChatRequest;
+use super::resume::{Onward, resume};
 use super::usage::{self, UsageTap};
 use crate::bindings::mylder::wws::cache::{self, CachedResponse, Lifetimes};
 use crate::bindings::mylder::wws::router::Plan;
@@ -21,7 +22,7 @@ use crate::error::ApiError;
 use crate::error::upstream_error;
 use crate::filter::Filter;
 use crate::head::Head;
-use crate::reply::{self, Writer};
+use crate::reply::{self, Piped, Writer};
 
 /// Where a cacheable answer is stored.
 pub struct CacheSlot<'a> {
@@ -40,6 +41,10 @@ pub fn deliver(
     out: ResponseOutparam,
     slot: Option<CacheSlot<'_>>,
 ) -> Option<u64> {
+    let onward = Onward {
+        plan,
+        caller: &context.identity.principal.id,
+    };
     let mut head = answer.head();
     head.set("x-wws-route-reason", plan.reason.clone());
     head.extend(&context.headers());
@@ -49,7 +54,7 @@ pub fn deliver(
         if slot.is_some() { "MISS" } else { "BYPASS" },
     );
     if request.is_stream() || answer.status != 200 {
-        return stream_through(answer, head, request, out, slot);
+        return stream_through(answer, head, request, out, slot, &onward);
     }
     let provider = answer.target.provider.clone();
     let dialect = request.dialect();
@@ -80,7 +85,7 @@ pub fn deliver(
         }
         Ok(Bounded::TooLarge(answer)) => {
             head.set("x-wws-cache", "BYPASS");
-            stream_through(answer, head, request, out, None)
+            stream_through(answer, head, request, out, None, &onward)
         }
         Err(error) => {
             reply::send_error(out, &upstream_error(&error), &context.headers());
@@ -128,8 +133,10 @@ fn stream_through(
     request: &ChatRequest,
     out: ResponseOutparam,
     slot: Option<CacheSlot<'_>>,
+    onward: &Onward<'_>,
 ) -> Option<u64> {
     let status = answer.status;
+    let target = answer.target.clone();
     let stored_headers = stored_headers(&head);
     let mut tap = if request.is_stream() && status == 200 {
         UsageTap::stream(request.dialect(), request.asks_for_usage(), slot.is_some())
@@ -137,16 +144,28 @@ fn stream_through(
         UsageTap::json()
     };
     let mut writer = Writer::start(out, head)?;
-    let complete = match answer.body {
-        AnswerBody::Buffered(body) => writer.write_all(&tap.pass(&body)),
-        AnswerBody::Live { first, rest } => {
-            writer.write_all(&tap.pass(&first)) && writer.pipe(rest, &mut tap)
-        }
+    let piped = match answer.body {
+        AnswerBody::Buffered(body) => written(&mut writer, &tap.pass(&body)),
+        AnswerBody::Live { first, rest } => match written(&mut writer, &tap.pass(&first)) {
+            Piped::Complete => writer.pipe(rest, &mut tap),
+            failed => failed,
+        },
     };
     let remainder = tap.remainder();
-    if !remainder.is_empty() {
+    let continued = match (piped, tap.partial_text()) {
+        // An unfinished last event is not sent: the continuation follows.
+        (Piped::SourceFailed, Some(partial)) if request.is_stream() && status == 200 => {
+            resume(request, partial, &target, onward, &mut writer)
+        }
+        _ => None,
+    };
+    if continued.is_none() && !remainder.is_empty() {
         writer.write_all(&remainder);
     }
+    let complete = continued
+        .as_ref()
+        .map_or(piped, |continued| continued.piped)
+        .is_complete();
     if !complete && request.is_stream() {
         // Headers are gone already: report the failure inside the stream.
         let event = request
@@ -156,6 +175,11 @@ fn stream_through(
         writer.finish();
     } else {
         writer.end(complete);
+    }
+    if let Some(continued) = continued {
+        // The continuation's prompt held the text already sent: its usage
+        // is what the whole answer cost. A spliced stream is not stored.
+        return continued.tap.total_tokens().or(tap.total_tokens());
     }
     if let (true, Some(slot), Some(events)) = (complete, slot, tap.take_recording()) {
         // The recording is SSE whatever the provider labelled it, and replay
@@ -174,6 +198,14 @@ fn stream_through(
         200 => tap.total_tokens(),
         // A refused request costs what the provider says, else nothing.
         _ => Some(tap.total_tokens().unwrap_or(0)),
+    }
+}
+
+fn written(writer: &mut Writer, bytes: &[u8]) -> Piped {
+    if writer.write_all(bytes) {
+        Piped::Complete
+    } else {
+        Piped::ClientGone
     }
 }
 

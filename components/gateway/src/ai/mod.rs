@@ -9,6 +9,8 @@ mod breaker;
 mod delivery;
 mod failover;
 pub(crate) mod replay;
+mod resume;
+mod splice;
 pub(crate) mod sse;
 mod tokens;
 pub(crate) mod usage;

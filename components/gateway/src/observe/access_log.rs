@@ -40,9 +40,20 @@ struct Entry {
     model: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cache: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continued: Option<Continued>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     timings_ms: BTreeMap<String, f64>,
     duration_ms: f64,
+}
+
+/// A stream that broke after its first bytes and was continued elsewhere:
+/// by whom, and how long the client waited between the two.
+#[derive(Serialize)]
+struct Continued {
+    from: String,
+    to: String,
+    gap_ms: f64,
 }
 
 struct Current {
@@ -95,6 +106,17 @@ pub fn principal(id: &str, auth_source: &str) {
 /// An error answer's type (`rate_limit_exceeded`, `upstream_timeout`, ...).
 pub fn error(kind: &'static str) {
     with_entry(|entry| entry.error = Some(kind));
+}
+
+/// The stream was continued by `to` after `from` broke, `gap` later.
+pub fn continued(from: &str, to: &str, gap: std::time::Duration) {
+    with_entry(|entry| {
+        entry.continued = Some(Continued {
+            from: from.to_string(),
+            to: to.to_string(),
+            gap_ms: round(gap.as_secs_f64() * 1000.0),
+        })
+    });
 }
 
 /// Takes status, route headers and timings from the head about to be sent.

@@ -148,8 +148,10 @@ fn fetch_and_pass(
         head.extend(&context.headers());
         head.set("x-wws-cache", "BYPASS");
         if let Some(mut writer) = reply::Writer::start(out, head) {
-            let complete =
-                writer.write_all(&cached.body) && writer.pipe(reader.into_inner(), &mut Unchanged);
+            let complete = writer.write_all(&cached.body)
+                && writer
+                    .pipe(reader.into_inner(), &mut Unchanged)
+                    .is_complete();
             writer.end(complete);
         }
         return;

@@ -23,7 +23,10 @@ pub fn pass_through(
         head.set("x-wws-cache", label);
     }
     if let Some(mut writer) = Writer::start(out, head) {
-        let complete = !with_body || writer.pipe(response.into_body(), &mut Unchanged);
+        let complete = !with_body
+            || writer
+                .pipe(response.into_body(), &mut Unchanged)
+                .is_complete();
         writer.end(complete);
     }
 }
