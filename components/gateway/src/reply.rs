@@ -76,6 +76,9 @@ impl Writer {
                     if !forward.is_empty() && !self.write_all(&forward) {
                         return Piped::ClientGone;
                     }
+                    if filter.is_finished() {
+                        return Piped::Complete;
+                    }
                 }
                 Err(_) => return Piped::SourceFailed,
             }

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use wws_tests::gateway::{Env, Store, header, unique_token, wait_for_window_with};
+use wws_tests::provider::Step;
 
 const BUDGET: &str = r#"{"tokens": {"per_minute": 1000}}"#;
 /// Requests here set no `max_tokens`: a small default bound keeps each
@@ -155,4 +156,51 @@ async fn unbounded_completions_are_reserved_at_the_default_bound() {
     assert_eq!(admitted, 2, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|status| **status == 429).count(), 6);
     assert_eq!(env.primary.requests()[0].json()["max_tokens"], 40_000);
+}
+
+/// A provider that streams past the bound it was sent cannot spend more
+/// than the principal's budget: the stream is cut where the budget runs out,
+/// ends with `finish_reason: "length"` and an error event naming the budget,
+/// and the delivered part is what is charged.
+#[tokio::test]
+async fn a_stream_is_cut_off_where_the_budget_runs_out() {
+    let env = Env::start_with(&[("rate_limits", BUDGET)], Store::Sqlite).await;
+    let words: Vec<String> = (0..1200)
+        .map(|_| {
+            let chunk = json!({ "choices": [{ "index": 0, "delta": { "content": "word " } }] });
+            format!("data: {chunk}\n\n")
+        })
+        .collect();
+    env.primary_script.push(Step::Raw {
+        content_type: "text/event-stream",
+        chunks: words,
+        gap: std::time::Duration::ZERO,
+        then_fail: false,
+    });
+    wait_for_window_with(10).await;
+    let token = unique_token("cut");
+    let mut body = chat(true);
+    body["max_tokens"] = json!(10);
+    let response = env
+        .send_json("/v1/chat/completions", Some(&token), &body)
+        .await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let delivered = text.matches("word ").count();
+    assert!(text.contains(r#""finish_reason":"length""#), "{text}");
+    assert!(text.contains("event: error\n") && text.contains("tokens-per-minute"));
+    assert!(text.ends_with("data: [DONE]\n\n"));
+    // Four characters to a token: 1,000 tokens less the prompt's hold about
+    // 790 five-character words; the provider sent 1,200.
+    let delivered_tokens = (delivered * 5).div_ceil(4);
+    println!("budget 1000 tokens: cut after {delivered} words, about {delivered_tokens} tokens");
+    assert!((700..1000).contains(&delivered_tokens), "{delivered} words");
+
+    // A small request would fit had only the stream's hold been charged.
+    let mut small = chat(false);
+    small["max_tokens"] = json!(10);
+    let refused = env
+        .send_json("/v1/chat/completions", Some(&token), &small)
+        .await;
+    assert_eq!(refused.status(), 429, "the cut-off stream spent the budget");
 }

@@ -14,7 +14,7 @@ use super::answer::{Answer, AnswerBody, Bounded, MAX_CACHED_BODY};
 use super::attempts::first_answer;
 use super::body::ChatRequest;
 use super::resume::{Onward, resume};
-use super::usage::{self, UsageTap};
+use super::usage::{self, Meter, UsageTap};
 use crate::bindings::mylder::wws::cache::{self, CachedResponse, Lifetimes};
 use crate::bindings::mylder::wws::router::Plan;
 use crate::context::Context;
@@ -22,6 +22,7 @@ use crate::error::ApiError;
 use crate::error::upstream_error;
 use crate::filter::Filter;
 use crate::head::Head;
+use crate::observe::access_log;
 use crate::reply::{self, Piped, Writer};
 
 /// Where a cacheable answer is stored.
@@ -45,6 +46,7 @@ pub fn deliver(
         plan,
         caller: &context.identity.principal.id,
     };
+    let meter = stream_meter(request, context);
     let mut head = answer.head();
     head.set("x-wws-route-reason", plan.reason.clone());
     head.extend(&context.headers());
@@ -54,7 +56,7 @@ pub fn deliver(
         if slot.is_some() { "MISS" } else { "BYPASS" },
     );
     if request.is_stream() || answer.status != 200 {
-        return stream_through(answer, head, request, out, slot, &onward);
+        return stream_through(answer, head, request, out, slot, &onward, meter);
     }
     let provider = answer.target.provider.clone();
     let dialect = request.dialect();
@@ -85,7 +87,7 @@ pub fn deliver(
         }
         Ok(Bounded::TooLarge(answer)) => {
             head.set("x-wws-cache", "BYPASS");
-            stream_through(answer, head, request, out, None, &onward)
+            stream_through(answer, head, request, out, None, &onward, meter)
         }
         Err(error) => {
             reply::send_error(out, &upstream_error(&error), &context.headers());
@@ -134,14 +136,20 @@ fn stream_through(
     out: ResponseOutparam,
     slot: Option<CacheSlot<'_>>,
     onward: &Onward<'_>,
+    meter: Option<Meter>,
 ) -> Option<u64> {
     let status = answer.status;
     let target = answer.target.clone();
     let stored_headers = stored_headers(&head);
-    let mut tap = if request.is_stream() && status == 200 {
-        UsageTap::stream(request.dialect(), request.asks_for_usage(), slot.is_some())
-    } else {
-        UsageTap::json()
+    let mut tap = match (request.is_stream() && status == 200, meter) {
+        (true, meter) => {
+            let tap = UsageTap::stream(request.dialect(), request.asks_for_usage(), slot.is_some());
+            match meter {
+                Some(meter) => tap.metered(meter),
+                None => tap,
+            }
+        }
+        (false, _) => UsageTap::json(),
     };
     let mut writer = Writer::start(out, head)?;
     let piped = match answer.body {
@@ -151,6 +159,12 @@ fn stream_through(
             failed => failed,
         },
     };
+    if let Some(meter) = tap.cut_off() {
+        access_log::error("tokens_exceeded");
+        writer.write_all(meter.ending(request.dialect()).as_bytes());
+        writer.finish();
+        return Some(meter.used());
+    }
     let remainder = tap.remainder();
     let continued = match (piped, tap.partial_text()) {
         // An unfinished last event is not sent: the continuation follows.
@@ -199,6 +213,18 @@ fn stream_through(
         // A refused request costs what the provider says, else nothing.
         _ => Some(tap.total_tokens().unwrap_or(0)),
     }
+}
+
+/// The principal's token budget to enforce while the stream passes: its
+/// hold plus what the budget had left after it.
+fn stream_meter(request: &ChatRequest, context: &Context) -> Option<Meter> {
+    let decision = context.tokens.as_ref()?;
+    let held = decision.reservation.as_ref()?.tokens;
+    Some(Meter::new(
+        held.saturating_add(decision.remaining),
+        request.prompt_tokens(),
+        decision.budget.clone(),
+    ))
 }
 
 fn written(writer: &mut Writer, bytes: &[u8]) -> Piped {

@@ -3,9 +3,11 @@
 //! judging whether a stream is whole enough to cache.
 
 mod counts;
+mod meter;
 mod shape;
 mod tap;
 
 pub use counts::total_tokens;
+pub use meter::Meter;
 pub use shape::is_complete_stream;
 pub use tap::UsageTap;

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::counts::{named_event_usage, total_tokens, usage_chunk};
+use super::meter::Meter;
 use super::shape::{StreamShape, parse_chunk};
 use crate::ai::splice::{Continuation, Partial, Splice};
 use crate::ai::sse::{self, EventSplitter};
@@ -41,6 +42,8 @@ pub struct StreamTap {
     continuation: Option<Continuation>,
     /// A continuation's end, held back for the notice to go first.
     held_end: Option<Vec<u8>>,
+    /// The principal's token budget, enforced as the text passes.
+    meter: Option<Meter>,
 }
 
 /// A recording is dropped once it outgrows what the cache would store.
@@ -63,7 +66,25 @@ impl UsageTap {
             partial: Partial::default(),
             continuation: None,
             held_end: None,
+            meter: None,
         }))
+    }
+
+    /// Enforces `meter` on the stream: past its allowance nothing more is
+    /// sent and [`Self::cut_off`] says how to end the stream.
+    pub fn metered(mut self, meter: Meter) -> Self {
+        if let UsageTap::Stream(stream) = &mut self {
+            stream.meter = Some(meter);
+        }
+        self
+    }
+
+    /// The meter that cut the stream off, if one did.
+    pub fn cut_off(&self) -> Option<&Meter> {
+        match self {
+            UsageTap::Json { .. } => None,
+            UsageTap::Stream(stream) => stream.meter.as_ref().filter(|meter| meter.is_exhausted()),
+        }
     }
 
     /// The tap for a stream spliced onto one that broke: never recorded,
@@ -139,6 +160,10 @@ impl Filter for UsageTap {
             UsageTap::Stream(stream) => Cow::Owned(stream.pass(chunk)),
         }
     }
+
+    fn is_finished(&self) -> bool {
+        self.cut_off().is_some()
+    }
 }
 
 impl StreamTap {
@@ -156,8 +181,19 @@ impl StreamTap {
             return forward;
         }
         for event in events {
+            if self.meter.as_ref().is_some_and(Meter::is_exhausted) {
+                break;
+            }
             let data = sse::data(&event);
             let parsed = parse_chunk(data.as_deref());
+            if let (Some(meter), Some(value)) = (&mut self.meter, &parsed) {
+                if meter.overspends(self.dialect, value) {
+                    // Neither sent nor stored: the stream ends here.
+                    self.recording = None;
+                    self.partial.give_up();
+                    break;
+                }
+            }
             self.shape.see(&event, data.as_deref(), parsed.as_ref());
             if let Some(value) = &parsed {
                 self.partial.see(self.dialect, value);
@@ -342,5 +378,21 @@ mod tests {
         let out = run(&mut chat, &[CONTENT, USAGE, DONE]);
         assert_eq!(out, CONTENT);
         assert_eq!(chat.take_held_end(), Some(DONE.to_vec()));
+    }
+
+    #[test]
+    fn a_metered_stream_stops_where_the_budget_runs_out() {
+        let mut tap = UsageTap::stream(Dialect::OpenAi, false, true).metered(Meter::new(
+            2,
+            1,
+            "tokens-per-minute".into(),
+        ));
+        // Four characters to a token: two "hi"s fit the one token left
+        // after the prompt's, a third would overspend it.
+        let out = run(&mut tap, &[CONTENT, CONTENT, CONTENT, DONE]);
+        assert_eq!(out, [CONTENT, CONTENT].concat());
+        assert!(tap.is_finished());
+        assert_eq!(tap.cut_off().map(Meter::used), Some(2));
+        assert_eq!(tap.take_recording(), None, "a cut-off stream is not stored");
     }
 }
