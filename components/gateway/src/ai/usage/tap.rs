@@ -186,13 +186,13 @@ impl StreamTap {
             }
             let data = sse::data(&event);
             let parsed = parse_chunk(data.as_deref());
-            if let (Some(meter), Some(value)) = (&mut self.meter, &parsed) {
-                if meter.overspends(self.dialect, value) {
-                    // Neither sent nor stored: the stream ends here.
-                    self.recording = None;
-                    self.partial.give_up();
-                    break;
-                }
+            if let (Some(meter), Some(value)) = (&mut self.meter, &parsed)
+                && meter.overspends(self.dialect, value)
+            {
+                // Neither sent nor stored: the stream ends here.
+                self.recording = None;
+                self.partial.give_up();
+                break;
             }
             self.shape.see(&event, data.as_deref(), parsed.as_ref());
             if let Some(value) = &parsed {
