@@ -50,6 +50,8 @@ pub fn zai_error(code: &str) -> serde_json::Value {
 pub struct Script {
     steps: Arc<Mutex<VecDeque<Step>>>,
     total_tokens: Arc<Mutex<Option<u64>>>,
+    /// Keys accepted besides the one the mock was started with (a pool).
+    more_keys: Arc<Mutex<Vec<String>>>,
 }
 
 /// Tokens reported in `usage` unless [`Script::report_usage`] says otherwise.
@@ -58,6 +60,24 @@ pub const DEFAULT_TOTAL_TOKENS: u64 = 15;
 impl Script {
     pub fn push(&self, step: Step) {
         self.steps.lock().expect("script").push_back(step);
+    }
+
+    /// Accepts `keys` as well, as a provider does each key of a pool.
+    pub fn accept_keys(&self, keys: &[&str]) {
+        let mut more = self.more_keys.lock().expect("script");
+        more.extend(keys.iter().map(|key| key.to_string()));
+    }
+
+    fn accepts(&self, presented: Option<&str>, api_key: &str) -> bool {
+        presented.is_some_and(|presented| {
+            presented == api_key
+                || self
+                    .more_keys
+                    .lock()
+                    .expect("script")
+                    .iter()
+                    .any(|k| k == presented)
+        })
     }
 
     /// Makes every later answer report `total` tokens used.
@@ -99,10 +119,13 @@ pub async fn start(name: &'static str, api_key: &'static str) -> (MockServer, Sc
 
 fn answer(name: &str, api_key: &str, script: &Script, request: &Recorded) -> hyper::Response<Body> {
     let messages = anthropic::is_messages(request);
-    if messages && !anthropic::has_key(request, api_key) {
+    if messages && !script.accepts(request.header("x-api-key"), api_key) {
         return mock::json(401, anthropic::unauthorized());
     }
-    if request.header("authorization") != Some(&format!("Bearer {api_key}")) {
+    let bearer = request
+        .header("authorization")
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if !script.accepts(bearer, api_key) {
         return mock::json(401, json!({ "error": { "message": "bad key" } }));
     }
     let delay = match script.next() {

@@ -15,7 +15,8 @@ const DEFAULT_MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
 pub struct Provider {
     pub base_url: String,
     pub anthropic_base_url: String,
-    pub api_key: String,
+    /// One key or a pool of them (`k1,k2`): see `ai/key_pool.rs`.
+    pub api_keys: Vec<String>,
 }
 
 impl Provider {
@@ -80,8 +81,27 @@ pub fn provider(name: &str) -> Option<Provider> {
     Some(Provider {
         base_url: join(&origin, &openai),
         anthropic_base_url: join(&origin, &anthropic),
-        api_key: config::get(variables.api_key)?,
+        api_keys: api_keys(&config::get(variables.api_key)?)?,
     })
+}
+
+/// A key variable's keys: one, or several separated by commas.
+fn api_keys(value: &str) -> Option<Vec<String>> {
+    let keys: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(str::to_string)
+        .collect();
+    (!keys.is_empty()).then_some(keys)
+}
+
+/// How many keys `name`'s pool holds (0: not configured).
+pub fn key_count(name: &str) -> usize {
+    provider_variables(name)
+        .and_then(|variables| config::get(variables.api_key))
+        .and_then(|value| api_keys(&value))
+        .map_or(0, |keys| keys.len())
 }
 
 /// Upstream variables whose value Spin cannot turn into an
@@ -179,6 +199,16 @@ mod tests {
         assert!(origin_problem("ftp://x").is_some());
         assert!(origin_problem("https://").is_some());
         assert!(origin_problem("https://u:p@host").is_some());
+    }
+
+    #[test]
+    fn a_key_variable_holds_one_key_or_a_pool() {
+        assert_eq!(super::api_keys("sk-1"), Some(vec!["sk-1".to_string()]));
+        assert_eq!(
+            super::api_keys(" sk-1, sk-2 ,"),
+            Some(vec!["sk-1".to_string(), "sk-2".to_string()])
+        );
+        assert_eq!(super::api_keys(" , "), None);
     }
 
     #[test]

@@ -34,6 +34,7 @@ struct Gateway;
 impl Guest for Gateway {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         pipeline::handle(request, response_out);
+        ai::key_pool::release();
         observe::provider_stats::flush();
     }
 }

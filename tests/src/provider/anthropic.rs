@@ -15,11 +15,6 @@ pub fn is_messages(request: &Recorded) -> bool {
         .is_some_and(|path| path.ends_with("/v1/messages"))
 }
 
-/// The Messages API takes its key in `x-api-key`.
-pub fn has_key(request: &Recorded, api_key: &str) -> bool {
-    request.header("x-api-key") == Some(api_key)
-}
-
 pub fn unauthorized() -> Value {
     json!({ "type": "error", "error": { "type": "authentication_error", "message": "bad key" } })
 }

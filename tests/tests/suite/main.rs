@@ -11,6 +11,7 @@ mod failover;
 mod foundation;
 mod host_limits;
 mod hostile;
+mod key_pools;
 mod kv_faults;
 mod operators;
 mod origin;

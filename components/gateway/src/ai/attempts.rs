@@ -18,6 +18,7 @@ use super::answer::{Answer, AnswerBody, Bounded, MAX_CACHED_BODY as MAX_CHECKED_
 use super::body::ChatRequest;
 use super::breaker::{self, Admission, Blame};
 use super::failover::{self, Next};
+use super::key_pool::{self, Lease};
 use crate::bindings::mylder::wws::router::{Plan, Target};
 use crate::config::{self, Provider};
 use crate::dialect::{DEFAULT_ANTHROPIC_VERSION, Dialect};
@@ -128,10 +129,18 @@ fn try_target(
     failures: &mut Failures,
 ) -> Outcome {
     let mut retried = false;
+    let mut tried_keys = Vec::new();
     loop {
+        let Some(lease) = key_pool::lease(&target.provider, &provider.api_keys, &tried_keys) else {
+            failures.last = Some(provider_failed(target, "has every API key set aside"));
+            return Outcome::Failed;
+        };
         failures.attempts += 1;
         provider_stats::record(&target.provider, Event::Request);
-        let response = match call(request, target, provider) {
+        if provider.api_keys.len() > 1 {
+            provider_stats::record(&target.provider, Event::Key(lease.index));
+        }
+        let response = match call(request, target, provider, &lease) {
             Ok(response) => response,
             // A configuration mistake says nothing about the provider's
             // health, so the breaker never hears of it.
@@ -173,6 +182,8 @@ fn try_target(
             return match checked {
                 Ok(answered) => {
                     breaker::record_success(&target.provider, admission);
+                    // In flight until the answer has gone out.
+                    key_pool::hold(lease);
                     Outcome::Answered(answered)
                 }
                 Err(error) => {
@@ -193,6 +204,17 @@ fn try_target(
                 return Outcome::Failed;
             }
         };
+        // A pooled key the provider limits or refuses is set aside, and the
+        // next key is tried before the provider counts as failing.
+        if provider.api_keys.len() > 1
+            && let Some(secs) = key_pool::set_aside_secs(status, retry_after.as_deref())
+        {
+            key_pool::put_aside(&target.provider, &lease, secs);
+            tried_keys.push(lease.index);
+            if tried_keys.len() < provider.api_keys.len() {
+                continue;
+            }
+        }
         match failover::classify(status, retry_after.as_deref(), &body, max_retry_wait()) {
             Next::Deliver => {
                 breaker::record_success(&target.provider, admission);
@@ -268,6 +290,7 @@ fn call(
     request: &ChatRequest,
     target: &Target,
     provider: &Provider,
+    lease: &Lease,
 ) -> Result<Response, HttpError> {
     let dialect = request.dialect();
     let url = format!(
@@ -284,7 +307,7 @@ fn call(
     let mut headers = vec![
         (
             "authorization".into(),
-            format!("Bearer {}", provider.api_key).into_bytes(),
+            format!("Bearer {}", lease.key).into_bytes(),
         ),
         ("content-type".into(), b"application/json".to_vec()),
         ("accept".into(), accept.to_vec()),
@@ -292,7 +315,7 @@ fn call(
     if dialect == Dialect::Anthropic {
         // Anthropic's own header for the key; both providers' Messages
         // endpoints also take the Bearer form, which some proxies need.
-        headers.push(("x-api-key".into(), provider.api_key.clone().into_bytes()));
+        headers.push(("x-api-key".into(), lease.key.clone().into_bytes()));
         let passed = request.passed_headers();
         if !passed.iter().any(|(name, _)| *name == "anthropic-version") {
             headers.push((

@@ -8,6 +8,7 @@ pub(crate) mod body;
 mod breaker;
 mod delivery;
 mod failover;
+pub(crate) mod key_pool;
 pub(crate) mod replay;
 mod resume;
 mod splice;

@@ -15,6 +15,8 @@ use std::cell::RefCell;
 use serde_json::{Map, Value, json};
 use wws_guest::kv::{Kv, Store};
 
+use crate::config;
+
 thread_local! {
     static NOTED: RefCell<Vec<(String, Event)>> = const { RefCell::new(Vec::new()) };
 }
@@ -27,16 +29,19 @@ pub enum Event {
     Request,
     Error,
     Fallback,
+    /// A call made with the pool's key at this index (never the key).
+    Key(usize),
 }
 
 impl Event {
     const ALL: [Event; 3] = [Event::Request, Event::Error, Event::Fallback];
 
-    fn name(self) -> &'static str {
+    fn name(self) -> String {
         match self {
-            Event::Request => "requests",
-            Event::Error => "errors",
-            Event::Fallback => "fallbacks",
+            Event::Request => "requests".into(),
+            Event::Error => "errors".into(),
+            Event::Fallback => "fallbacks".into(),
+            Event::Key(index) => format!("key{index}"),
         }
     }
 }
@@ -77,7 +82,8 @@ fn totals(noted: &[(String, Event)]) -> Vec<(String, i64)> {
     totals
 }
 
-/// `{"primary": {"requests": n, "errors": n, "fallbacks": n}, ...}`.
+/// `{"primary": {"requests": n, "errors": n, "fallbacks": n}, ...}`, with
+/// `"keys": [calls per key index]` for a provider with a pool of keys.
 pub fn snapshot() -> Result<Value, wws_guest::kv::KvError> {
     let store = Store::open_default()?;
     let mut providers = Map::new();
@@ -85,7 +91,14 @@ pub fn snapshot() -> Result<Value, wws_guest::kv::KvError> {
         let mut counts = Map::new();
         for event in Event::ALL {
             let count = store.counter(&key(provider, event))?;
-            counts.insert(event.name().into(), json!(count));
+            counts.insert(event.name(), json!(count));
+        }
+        let pool = config::key_count(provider);
+        if pool > 1 {
+            let calls = (0..pool)
+                .map(|index| store.counter(&key(provider, Event::Key(index))))
+                .collect::<Result<Vec<_>, _>>()?;
+            counts.insert("keys".into(), json!(calls));
         }
         providers.insert(provider.into(), Value::Object(counts));
     }
