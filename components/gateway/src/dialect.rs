@@ -27,6 +27,12 @@ impl Dialect {
         }
     }
 
+    /// Whether `path` is one of the Messages API's routes (`/v1/messages`
+    /// and its `count_tokens`), whose SDKs send the key in `x-api-key`.
+    pub fn is_messages_api(path: &str) -> bool {
+        path == "/v1/messages" || path.starts_with("/v1/messages/")
+    }
+
     /// What follows the provider's base URL for this dialect: the SDKs
     /// append these same paths to the bases the providers publish.
     pub fn upstream_path(self) -> &'static str {
@@ -89,6 +95,8 @@ mod tests {
         for path in ["/v1/chat/completions", "/api/ai/chat", "/v1/messages/x"] {
             assert_eq!(Dialect::of_path(path), Dialect::OpenAi, "{path}");
         }
+        assert!(Dialect::is_messages_api("/v1/messages/count_tokens"));
+        assert!(!Dialect::is_messages_api("/v1/messagesx"));
     }
 
     #[test]

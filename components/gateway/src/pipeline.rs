@@ -45,7 +45,7 @@ fn credential(inbound: &Inbound) -> Option<String> {
         return Some(authorization.to_string());
     }
     let api_key = inbound.header("x-api-key")?;
-    (Dialect::of_path(&inbound.path) == Dialect::Anthropic).then(|| format!("Bearer {api_key}"))
+    Dialect::is_messages_api(&inbound.path).then(|| format!("Bearer {api_key}"))
 }
 
 fn serve(request: IncomingRequest, out: ResponseOutparam) {

@@ -211,3 +211,36 @@ async fn messages_are_charged_their_reported_input_and_output_tokens() {
         assert_eq!(env.fallback.count(), 2);
     }
 }
+
+#[tokio::test]
+async fn token_counting_is_answered_by_the_gateway() {
+    let env = Env::start().await;
+    let response = env
+        .client
+        .post(env.gateway.at("/v1/messages/count_tokens"))
+        .header("x-api-key", ALICE)
+        .json(
+            &json!({ "model": "claude-sonnet-4-5", "system": "s".repeat(300),
+                       "messages": [{ "role": "user", "content": "hi" }] }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let tokens = body["input_tokens"].as_u64().unwrap();
+    assert!((100..200).contains(&tokens), "{body}");
+    assert_eq!(
+        env.primary.count() + env.fallback.count(),
+        0,
+        "no provider call"
+    );
+    let refused = env
+        .client
+        .post(env.gateway.at("/v1/messages/count_tokens"))
+        .json(&json!({ "messages": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401, "authenticated like every AI route");
+}

@@ -39,14 +39,16 @@ const CHAT_PATHS: [&str; 4] = [
     "/api/ai/generate",
 ];
 const MODELS_PATH: &str = "/v1/models";
+const COUNT_TOKENS_PATH: &str = "/v1/messages/count_tokens";
 
 pub fn handles(path: &str) -> bool {
-    path == MODELS_PATH || CHAT_PATHS.contains(&path)
+    path == MODELS_PATH || path == COUNT_TOKENS_PATH || CHAT_PATHS.contains(&path)
 }
 
 pub fn handle(inbound: Inbound, context: Context, out: ResponseOutparam) {
     match (&inbound.method, inbound.path.as_str()) {
         (Method::Get, MODELS_PATH) => models(context, out),
+        (Method::Post, COUNT_TOKENS_PATH) => count_tokens(inbound, context, out),
         (Method::Post, path) if CHAT_PATHS.contains(&path) => complete(inbound, context, out),
         _ => {
             let error = ApiError::new(
@@ -77,6 +79,30 @@ fn models(context: Context, out: ResponseOutparam) {
     head.set("content-type", "application/json");
     head.extend(&context.headers());
     reply::send(out, head, body.to_string().as_bytes());
+}
+
+/// Anthropic's token counting, answered here: the providers' Messages
+/// endpoints do not all offer it, and agents call it to decide when to
+/// compact. The estimate is the one budgets and routing use (characters / 3),
+/// which errs high, toward compacting early rather than overflowing.
+fn count_tokens(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
+    let bytes = match inbound.read_body() {
+        Ok(bytes) => bytes,
+        Err(error) => return reply::send_error(out, &error, &context.headers()),
+    };
+    match ChatRequest::parse("/v1/messages", &bytes) {
+        Ok(request) => {
+            let body = serde_json::json!({ "input_tokens": request.prompt_tokens() });
+            let mut head = Head::new(200);
+            head.set("content-type", "application/json");
+            head.extend(&context.headers());
+            reply::send(out, head, body.to_string().as_bytes());
+        }
+        Err(error) => {
+            let error = ApiError::bad_request(error.to_string());
+            reply::send_error(out, &error, &context.headers());
+        }
+    }
 }
 
 fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
