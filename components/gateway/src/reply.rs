@@ -11,6 +11,9 @@ use crate::filter::Filter;
 use crate::head::Head;
 use crate::observe::access_log;
 
+/// The most `blocking-write-and-flush` takes in one call (wasi:io 0.2).
+const MAX_ONE_CALL_WRITE: usize = 4096;
+
 /// How a piped body ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Piped {
@@ -56,7 +59,15 @@ impl Writer {
         Some(Self { stream, body })
     }
 
+    /// Writes and flushes `bytes`. A streamed event is small: one
+    /// `blocking-write-and-flush` host call (it takes up to 4096 bytes)
+    /// sends it, where `Write::write_all` and `flush` cost a readiness
+    /// check, a write, a flush and a wait per chunk, each a host call that
+    /// Spin charges.
     pub fn write_all(&mut self, bytes: &[u8]) -> bool {
+        if bytes.len() <= MAX_ONE_CALL_WRITE {
+            return self.stream.blocking_write_and_flush(bytes).is_ok();
+        }
         self.stream
             .write_all(bytes)
             .and_then(|()| Write::flush(&mut self.stream))
