@@ -2,6 +2,9 @@
 
 use crate::table::Table;
 
+/// The model name that asks for routing by task.
+pub const AUTO_MODEL: &str = "auto";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub provider: String,
@@ -39,29 +42,36 @@ impl Table {
         self.targets(self.models.keys())
     }
 
+    /// The plan for a request; see the README's "Routing and failover".
     pub fn plan(
         &self,
         task_type: Option<&str>,
         model: Option<&str>,
         context_tokens: u32,
     ) -> Result<Plan, RouteError> {
-        if let Some(model) = model {
-            let target = self
-                .target(model)
-                .ok_or_else(|| RouteError::UnknownModel(model.to_string()))?;
-            return Ok(Plan {
-                targets: vec![target],
-                long_context: Vec::new(),
-                reason: format!("model {model} requested explicitly"),
-            });
-        }
         let task = task_type
             .map(|task| task.trim().to_ascii_lowercase())
             .filter(|task| !task.is_empty());
-        let route = task
+        let mut route = task
             .as_ref()
             .and_then(|task| self.task_types.get(task))
             .unwrap_or(&self.default_route);
+        // SDKs must name a model: `auto` asks for routing by task, and a
+        // route's name for that route, each with its fallbacks.
+        if let Some(model) = model.filter(|model| *model != AUTO_MODEL) {
+            if let Some(target) = self.target(model) {
+                return Ok(Plan {
+                    targets: vec![target],
+                    long_context: Vec::new(),
+                    reason: format!("model {model} requested explicitly"),
+                });
+            }
+            route = self
+                .routes
+                .get_key_value(model)
+                .map(|(name, _)| name)
+                .ok_or_else(|| RouteError::UnknownModel(model.to_string()))?;
+        }
         let fits = |target: &Target| target.context_window >= context_tokens;
         let routed = self.targets(self.routes.get(route).into_iter().flatten());
         let long_context: Vec<Target> = self
@@ -152,6 +162,25 @@ mod tests {
         let plan = table.plan(None, None, 200_000).unwrap();
         assert_eq!(models(&plan.targets), ["hf:moonshotai/Kimi-K2-Thinking"]);
         assert_eq!(models(&plan.long_context), ["glm-4-long"]);
+    }
+
+    #[test]
+    fn auto_and_route_names_are_routed_with_their_fallbacks() {
+        let table = Table::default();
+        let auto = table.plan(Some("code"), Some("auto"), 10).unwrap();
+        assert_eq!(
+            models(&auto.targets),
+            ["hf:deepseek-ai/DeepSeek-V3", "glm-4-flash"]
+        );
+        let named = table.plan(None, Some("reasoning"), 10).unwrap();
+        assert_eq!(
+            models(&named.targets),
+            ["hf:moonshotai/Kimi-K2-Thinking", "glm-4-plus"]
+        );
+        assert_eq!(
+            table.plan(None, Some("nonsense"), 10),
+            Err(RouteError::UnknownModel("nonsense".into()))
+        );
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub fn resume(
         .ok()
         .filter(|answer| answer.status == 200)?;
     let to = answer.target.provider.clone();
+    let model = answer.target.model.clone();
     access_log::continued(&broken.provider, &to, started.elapsed());
     eprintln!(
         "gateway: {}'s stream broke after its first bytes; {to} continues it",
@@ -60,7 +61,8 @@ pub fn resume(
         },
     };
     if piped.is_complete() {
-        let notice = splice::notice(request.dialect(), &broken.provider, &to);
+        let created = wws_guest::time::now_secs();
+        let notice = splice::notice(request.dialect(), &broken.provider, &to, &model, created);
         writer.write_all(notice.as_bytes());
         if let Some(end) = tap.take_held_end() {
             writer.write_all(&end);

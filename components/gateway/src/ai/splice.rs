@@ -153,12 +153,17 @@ impl Continuation {
 /// The event that tells the client its answer was continued by another
 /// target: a chunk without choices (as a usage chunk is) for chat
 /// completions, an event type the Anthropic SDKs skip for messages.
-pub fn notice(dialect: Dialect, from: &str, to: &str) -> String {
+/// The chunk carries the usual `id`, `created` and `model` (the model that
+/// continued) so SDKs that accumulate chunks take it like any other.
+pub fn notice(dialect: Dialect, from: &str, to: &str, model: &str, created: u64) -> String {
     let continued = json!({ "from": from, "to": to });
     match dialect {
         Dialect::OpenAi => {
             let chunk = json!({
+                "id": "chatcmpl-wws-continued",
                 "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
                 "choices": [],
                 "wws_continued": continued,
             });
@@ -255,11 +260,15 @@ mod tests {
 
     #[test]
     fn the_notice_names_both_targets_in_each_dialect() {
-        let chat = notice(Dialect::OpenAi, "primary", "fallback");
+        let chat = notice(Dialect::OpenAi, "primary", "fallback", "glm-4-plus", 7);
         let value: Value = serde_json::from_str(chat.strip_prefix("data: ").unwrap()).unwrap();
         assert_eq!(value["choices"], json!([]));
         assert_eq!(value["wws_continued"]["to"], "fallback");
-        let messages = notice(Dialect::Anthropic, "primary", "fallback");
+        assert_eq!(
+            (value["model"].as_str(), value["created"].as_u64()),
+            (Some("glm-4-plus"), Some(7))
+        );
+        let messages = notice(Dialect::Anthropic, "primary", "fallback", "glm-4-plus", 7);
         assert!(messages.starts_with("event: wws_continued\n"), "{messages}");
     }
 }
