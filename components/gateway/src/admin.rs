@@ -7,7 +7,6 @@ use wasip2::http::types::ResponseOutparam;
 use crate::bindings::mylder::wws::cache;
 use crate::context::Context;
 use crate::error::ApiError;
-use crate::head::Head;
 use crate::inbound::Inbound;
 use crate::observe::provider_stats;
 use crate::reply;
@@ -36,7 +35,7 @@ struct Purge {
 /// `{"prefix": "/api/"}`; answers `{"purged": <entries deleted>}`.
 pub fn purge(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
     if context.identity.principal.role != "admin" {
-        return reply::send_error(out, &forbidden("cache purges"), &context.headers());
+        return context.send_error(out, &forbidden("cache purges"));
     }
     let request = inbound
         .read_body()
@@ -53,13 +52,12 @@ pub fn purge(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
         });
     let prefix = match request {
         Ok(prefix) => prefix,
-        Err(error) => return reply::send_error(out, &error, &context.headers()),
+        Err(error) => return context.send_error(out, &error),
     };
     let purged = cache::purge(&prefix);
     eprintln!("gateway: cache purge of {prefix:?} deleted {purged} entries");
-    let mut head = Head::new(200);
+    let mut head = context.head(200);
     head.set("content-type", "application/json");
-    head.extend(&context.headers());
     let body = serde_json::json!({ "purged": purged, "prefix": prefix });
     reply::send(out, head, body.to_string().as_bytes());
 }
@@ -68,18 +66,17 @@ pub fn purge(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
 /// since the store was created, summed over every instance sharing it.
 pub fn stats(context: Context, out: ResponseOutparam) {
     if context.identity.principal.role != "admin" {
-        return reply::send_error(out, &forbidden("stats"), &context.headers());
+        return context.send_error(out, &forbidden("stats"));
     }
     let providers = match provider_stats::snapshot() {
         Ok(providers) => providers,
         Err(error) => {
             let error = ApiError::new(503, "store_unavailable", error.to_string());
-            return reply::send_error(out, &error, &context.headers());
+            return context.send_error(out, &error);
         }
     };
-    let mut head = Head::new(200);
+    let mut head = context.head(200);
     head.set("content-type", "application/json");
-    head.extend(&context.headers());
     let body = serde_json::json!({ "providers": providers });
     reply::send(out, head, body.to_string().as_bytes());
 }

@@ -2,8 +2,13 @@
 //! the limiter said, the timings so far), and the headers that tell the
 //! client so on every answer after the rate limiter.
 
+use wasip2::http::types::ResponseOutparam;
+
 use crate::bindings::mylder::wws::auth::{AuthSource, Identity};
 use crate::bindings::mylder::wws::ratelimit::{Decision, TokenDecision};
+use crate::error::ApiError;
+use crate::head::Head;
+use crate::reply;
 use crate::timing::ServerTiming;
 
 /// What earlier stages learned, carried to whichever stage answers.
@@ -28,6 +33,19 @@ impl Context {
         ));
         headers.push(("server-timing".into(), self.timing.header_value()));
         headers
+    }
+
+    /// A response head with `status` and the shared headers, computed now
+    /// (timings and token budgets grow as the request goes on).
+    pub fn head(&self, status: u16) -> Head {
+        let mut head = Head::new(status);
+        head.extend(&self.headers());
+        head
+    }
+
+    /// Answers `error` with the shared headers.
+    pub fn send_error(&self, out: ResponseOutparam, error: &ApiError) {
+        reply::send_error(out, error, &self.headers());
     }
 }
 

@@ -23,7 +23,6 @@ use wws_guest::kv::{Kv, Store};
 use crate::bindings::mylder::wws::{auth, cache, ratelimit, router};
 use crate::config;
 use crate::context::Context;
-use crate::head::Head;
 use crate::reply;
 
 pub const PATH: &str = "/api/wws/health";
@@ -95,9 +94,8 @@ pub fn check(out: ResponseOutparam, context: &Context) {
         "kv": { "reachable": store.reachable, "atomics": store.atomics },
         "config": { "problems": problems },
     });
-    let mut head = Head::new(200);
+    let mut head = context.head(200);
     head.set("content-type", "application/json");
     head.set("cache-control", "no-store");
-    head.extend(&context.headers());
     reply::send(out, head, body.to_string().as_bytes());
 }

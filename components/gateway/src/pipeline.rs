@@ -94,13 +94,13 @@ fn serve(request: IncomingRequest, out: ResponseOutparam) {
         Verdict::Admitted => {}
         Verdict::Limited => {
             let error = rate_limited(&context.decision);
-            return reply::send_error(out, &error, &context.headers());
+            return context.send_error(out, &error);
         }
         // The health check is how operators learn why the limiter is down,
         // so it answers even then.
         Verdict::Unavailable if inbound.path == health::PATH => {}
         Verdict::Unavailable => {
-            return reply::send_error(out, &limiter_unavailable(), &context.headers());
+            return context.send_error(out, &limiter_unavailable());
         }
     }
 

@@ -82,7 +82,7 @@ pub fn deliver(
                 "upstream_error",
                 format!("provider {provider} {}", dialect.not_an_answer()),
             );
-            reply::send_error(out, &error, &context.headers());
+            context.send_error(out, &error);
             None
         }
         Ok(Bounded::TooLarge(answer)) => {
@@ -90,7 +90,7 @@ pub fn deliver(
             stream_through(answer, head, request, out, None, &onward, meter)
         }
         Err(error) => {
-            reply::send_error(out, &upstream_error(&error), &context.headers());
+            context.send_error(out, &upstream_error(&error));
             None
         }
     }

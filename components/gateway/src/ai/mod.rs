@@ -26,7 +26,6 @@ use crate::config;
 use crate::context::Context;
 use crate::dialect::Dialect;
 use crate::error::ApiError;
-use crate::head::Head;
 use crate::inbound::Inbound;
 use crate::reply;
 use body::ChatRequest;
@@ -56,7 +55,7 @@ pub fn handle(inbound: Inbound, context: Context, out: ResponseOutparam) {
                 "method_not_allowed",
                 "method not allowed on this route",
             );
-            reply::send_error(out, &error, &context.headers());
+            context.send_error(out, &error);
         }
     }
 }
@@ -75,9 +74,8 @@ fn models(context: Context, out: ResponseOutparam) {
         })
         .collect();
     let body = serde_json::json!({ "object": "list", "data": data });
-    let mut head = Head::new(200);
+    let mut head = context.head(200);
     head.set("content-type", "application/json");
-    head.extend(&context.headers());
     reply::send(out, head, body.to_string().as_bytes());
 }
 
@@ -88,19 +86,18 @@ fn models(context: Context, out: ResponseOutparam) {
 fn count_tokens(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
     let bytes = match inbound.read_body() {
         Ok(bytes) => bytes,
-        Err(error) => return reply::send_error(out, &error, &context.headers()),
+        Err(error) => return context.send_error(out, &error),
     };
     match ChatRequest::parse("/v1/messages", &bytes) {
         Ok(request) => {
             let body = serde_json::json!({ "input_tokens": request.prompt_tokens() });
-            let mut head = Head::new(200);
+            let mut head = context.head(200);
             head.set("content-type", "application/json");
-            head.extend(&context.headers());
             reply::send(out, head, body.to_string().as_bytes());
         }
         Err(error) => {
             let error = ApiError::bad_request(error.to_string());
-            reply::send_error(out, &error, &context.headers());
+            context.send_error(out, &error);
         }
     }
 }
@@ -108,13 +105,13 @@ fn count_tokens(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
 fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
     let bytes = match inbound.read_body() {
         Ok(bytes) => bytes,
-        Err(error) => return reply::send_error(out, &error, &context.headers()),
+        Err(error) => return context.send_error(out, &error),
     };
     let mut request = match ChatRequest::parse(&inbound.path, &bytes) {
         Ok(request) => request,
         Err(error) => {
             let error = ApiError::bad_request(error.to_string());
-            return reply::send_error(out, &error, &context.headers());
+            return context.send_error(out, &error);
         }
     };
     // A task type is a short name; anything else is ignored (the router
@@ -145,7 +142,7 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
                 "model_not_found",
                 format!("model {model:?} is not in the catalogue; see GET /v1/models"),
             );
-            return reply::send_error(out, &error, &context.headers());
+            return context.send_error(out, &error);
         }
         Err(RouteError::ContextTooLarge(tokens)) => {
             let error = ApiError::new(
@@ -155,7 +152,7 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
                     "the prompt (about {tokens} tokens) is larger than every configured model's context window"
                 ),
             );
-            return reply::send_error(out, &error, &context.headers());
+            return context.send_error(out, &error);
         }
     };
 
@@ -216,7 +213,7 @@ fn fetch(
 ) {
     let reservation = match tokens::reserve(request, &mut context) {
         Ok(reservation) => reservation,
-        Err(error) => return reply::send_error(out, &error, &context.headers()),
+        Err(error) => return context.send_error(out, &error),
     };
     let answer = context.timing.measure("upstream", || {
         attempts::first_answer(request, plan, &context.identity.principal.id)
@@ -228,7 +225,7 @@ fn fetch(
             Some(0)
         }
         (Err(error), None) => {
-            reply::send_error(out, &error, &context.headers());
+            context.send_error(out, &error);
             Some(0)
         }
     };

@@ -120,7 +120,7 @@ fn fetch_and_pass(
             return caching::serve(&stale.response, stale.age_secs, "STALE", &context, out);
         }
         (Err(error), None) => {
-            return reply::send_error(out, &upstream_error(&error), &context.headers());
+            return context.send_error(out, &upstream_error(&error));
         }
     };
     let lifetimes = store.as_ref().and_then(|store| {
@@ -135,7 +135,7 @@ fn fetch_and_pass(
     let mut reader = std::io::Read::take(response.into_body(), MAX_CACHED_BODY as u64 + 1);
     if std::io::Read::read_to_end(&mut reader, &mut body).is_err() {
         let error = upstream_error(&http::HttpError::Transport("origin body broke off".into()));
-        return reply::send_error(out, &error, &context.headers());
+        return context.send_error(out, &error);
     }
     let cached = CachedResponse {
         status: 200,

@@ -14,14 +14,13 @@ use crate::context::Context;
 use crate::error::ApiError;
 use crate::error::upstream_error;
 use crate::inbound::{Inbound, too_large};
-use crate::reply;
 use hop::{forwarded_headers, target_url};
 use pass_through::pass_through;
 
 pub fn forward(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
     let Some(origin) = config::origin_url() else {
         let error = ApiError::new(503, "origin_not_configured", "origin_url is not configured");
-        return reply::send_error(out, &error, &context.headers());
+        return context.send_error(out, &error);
     };
     let url = target_url(&origin, &inbound.path, &inbound.query);
     if matches!(inbound.method, Method::Get) {
@@ -31,7 +30,7 @@ pub fn forward(mut inbound: Inbound, mut context: Context, out: ResponseOutparam
     let is_head = matches!(inbound.method, Method::Head);
     let Some(mut upload) = inbound.take_body() else {
         let error = ApiError::bad_request("request body could not be read");
-        return reply::send_error(out, &error, &context.headers());
+        return context.send_error(out, &error);
     };
     let request = http::Request {
         method: inbound.method.clone(),
@@ -48,10 +47,10 @@ pub fn forward(mut inbound: Inbound, mut context: Context, out: ResponseOutparam
     let response = match sent {
         Ok(response) => response,
         Err(HttpError::TooLarge(limit)) => {
-            return reply::send_error(out, &too_large(limit), &context.headers());
+            return context.send_error(out, &too_large(limit));
         }
         Err(error) => {
-            return reply::send_error(out, &upstream_error(&error), &context.headers());
+            return context.send_error(out, &upstream_error(&error));
         }
     };
     pass_through(response, &context, out, !is_head, None);
