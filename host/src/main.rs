@@ -140,6 +140,7 @@ impl AppArgs {
             variables.entry(name).or_insert(value);
         }
         HostOptions {
+            #[cfg(feature = "fault-injection")]
             kv_faults: None,
             spin_http_semantics: false,
             manifest: self.manifest,

@@ -8,7 +8,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::kv::{KvFaults, KvStore};
+#[cfg(feature = "fault-injection")]
+use crate::kv::KvFaults;
+use crate::kv::KvStore;
 use crate::outbound::OutboundPolicy;
 use crate::server::watch::Watch;
 use crate::spin_costs::SpinCosts;
@@ -19,6 +21,7 @@ pub struct KvStores {
     pub stores: HashMap<String, KvStore>,
     pub allowed_labels: BTreeSet<String>,
     /// Test mode only: breaks or slows every operation on demand.
+    #[cfg(feature = "fault-injection")]
     pub faults: Option<KvFaults>,
 }
 

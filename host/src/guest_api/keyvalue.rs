@@ -53,8 +53,10 @@ impl WwsState {
         atomic: bool,
         operation: F,
     ) -> impl Future<Output = Result<T, store::Error>> + use<T, F> {
+        #[cfg(feature = "fault-injection")]
         let faults = self.kv.faults.clone();
         async move {
+            #[cfg(feature = "fault-injection")]
             if let Some(faults) = faults {
                 let injected = if atomic {
                     faults.inject_atomic().await
@@ -63,6 +65,8 @@ impl WwsState {
                 };
                 injected.map_err(other)?;
             }
+            #[cfg(not(feature = "fault-injection"))]
+            let _ = atomic;
             operation.await.map_err(other)
         }
     }

@@ -10,6 +10,7 @@ pub enum KvError {
     NotACounter(String),
     #[error("store lock poisoned")]
     Poisoned,
+    #[cfg(feature = "fault-injection")]
     #[error("injected fault (test mode)")]
     Injected,
 }

@@ -3,6 +3,7 @@
 //! several hosts sharing state) and memory (tests).
 
 mod error;
+#[cfg(feature = "fault-injection")]
 mod faults;
 mod memory;
 mod redis_store;
@@ -10,6 +11,7 @@ mod sqlite;
 mod store;
 
 pub use error::KvError;
+#[cfg(feature = "fault-injection")]
 pub use faults::KvFaults;
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;

@@ -30,7 +30,9 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::guest_api::SpinHost;
-use crate::kv::{KvFaults, KvStore, SqliteCosts};
+#[cfg(feature = "fault-injection")]
+use crate::kv::KvFaults;
+use crate::kv::{KvStore, SqliteCosts};
 use crate::manifest::App;
 use crate::outbound::{OutboundPolicy, Pool};
 use crate::runtime_config::RuntimeConfig;
@@ -64,6 +66,7 @@ pub struct HostOptions {
     /// Where the default SQLite store lives; Spin's `.spin/` by default.
     pub state_dir: Option<PathBuf>,
     /// Test mode: a switch that makes the key-value stores fail or lag.
+    #[cfg(feature = "fault-injection")]
     pub kv_faults: Option<KvFaults>,
     /// Test mode: hand requests to the guest the way Spin's HTTP layer does
     /// (no head-size check of the host's own, client `spin-*` headers kept
@@ -176,6 +179,7 @@ impl Server {
             kv: Arc::new(KvStores {
                 stores,
                 allowed_labels: component_labels(&app),
+                #[cfg(feature = "fault-injection")]
                 faults: options.kv_faults.clone(),
             }),
             spin_http_semantics: options.spin_http_semantics,
