@@ -50,9 +50,15 @@ impl ProviderVariables {
     }
 }
 
+/// The provider slots the router's targets name, in the order operators
+/// read them: synthetic.new first, z.ai as its fallback.
+pub const PROVIDERS: [&str; 2] = [PRIMARY, FALLBACK];
+const PRIMARY: &str = "primary";
+const FALLBACK: &str = "fallback";
+
 pub fn provider_variables(name: &str) -> Option<ProviderVariables> {
     match name {
-        "primary" => Some(ProviderVariables {
+        PRIMARY => Some(ProviderVariables {
             url: "primary_url",
             openai_path: "primary_openai_path",
             default_openai_path: "/openai/v1",
@@ -60,7 +66,7 @@ pub fn provider_variables(name: &str) -> Option<ProviderVariables> {
             default_anthropic_path: "/anthropic",
             api_key: "synthetic_api_key",
         }),
-        "fallback" => Some(ProviderVariables {
+        FALLBACK => Some(ProviderVariables {
             url: "fallback_url",
             openai_path: "fallback_openai_path",
             default_openai_path: "/api/paas/v4",

@@ -86,10 +86,10 @@ pub fn check(out: ResponseOutparam, context: &Context) {
         "status": if healthy { "ok" } else { "degraded" },
         "service": "wws",
         "version": env!("CARGO_PKG_VERSION"),
-        "providers": {
-            "primary": config::provider("primary").is_some(),
-            "fallback": config::provider("fallback").is_some(),
-        },
+        "providers": config::PROVIDERS
+            .iter()
+            .map(|name| (name.to_string(), json!(config::provider(name).is_some())))
+            .collect::<serde_json::Map<_, _>>(),
         "origin": config::origin_url().is_some(),
         "kv": { "reachable": store.reachable, "atomics": store.atomics },
         "config": { "problems": problems },

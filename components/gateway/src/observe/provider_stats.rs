@@ -21,9 +21,6 @@ thread_local! {
     static NOTED: RefCell<Vec<(String, Event)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The providers the gateway knows, in the order operators read them.
-pub const PROVIDERS: [&str; 2] = ["primary", "fallback"];
-
 #[derive(Clone, Copy)]
 pub enum Event {
     Request,
@@ -87,7 +84,7 @@ fn totals(noted: &[(String, Event)]) -> Vec<(String, i64)> {
 pub fn snapshot() -> Result<Value, wws_guest::kv::KvError> {
     let store = Store::open_default()?;
     let mut providers = Map::new();
-    for provider in PROVIDERS {
+    for provider in config::PROVIDERS {
         let mut counts = Map::new();
         for event in Event::ALL {
             let count = store.counter(&key(provider, event))?;
