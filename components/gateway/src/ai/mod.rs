@@ -6,6 +6,7 @@ mod answer;
 mod attempts;
 pub(crate) mod body;
 mod breaker;
+mod call;
 mod delivery;
 mod failover;
 pub(crate) mod key_pool;
