@@ -204,3 +204,34 @@ print("".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.
         "primary answers fallback answers with glm-4-plus"
     );
 }
+
+/// A principal's token budget spans both streams: a continuation that runs
+/// past what is left is cut like the first stream would have been.
+#[tokio::test]
+async fn the_token_budget_spans_the_continuation() {
+    let env = Env::start_with(
+        &[("rate_limits", r#"{"tokens": {"per_minute": 1000}}"#)],
+        Store::Sqlite,
+    )
+    .await;
+    env.primary_script.push(Step::BreakStreamAfter(2));
+    let word = json!({ "choices": [{ "index": 0, "delta": { "content": "word " } }] });
+    env.fallback_script.push(Step::Raw {
+        content_type: "text/event-stream",
+        chunks: vec![format!("data: {word}\n\n"); 1200],
+        gap: Duration::ZERO,
+        then_fail: false,
+    });
+    let mut body = chat();
+    body["max_tokens"] = json!(10);
+    let response = env
+        .send_json("/v1/chat/completions", Some(ALICE), &body)
+        .await;
+    let text = response.text().await.unwrap();
+    assert!(text.contains("wws_continued"), "{text}");
+    assert!(text.contains(r#""finish_reason":"length""#), "{text}");
+    assert!(text.contains("tokens-per-minute"), "{text}");
+    assert_eq!(text.matches("[DONE]").count(), 1, "{text}");
+    let delivered = text.matches("word ").count();
+    assert!((700..800).contains(&delivered), "{delivered} words");
+}

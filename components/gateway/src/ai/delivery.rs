@@ -169,7 +169,8 @@ fn stream_through(
     let continued = match (piped, tap.partial_text()) {
         // An unfinished last event is not sent: the continuation follows.
         (Piped::SourceFailed, Some(partial)) if request.is_stream() && status == 200 => {
-            resume(request, partial, &target, onward, &mut writer)
+            let meter = tap.meter_to_carry();
+            resume(request, partial, &target, onward, &mut writer, meter)
         }
         _ => None,
     };
@@ -192,7 +193,11 @@ fn stream_through(
     }
     if let Some(continued) = continued {
         // The continuation's prompt held the text already sent: its usage
-        // is what the whole answer cost. A spliced stream is not stored.
+        // (or, cut off by the budget, the meter's count) is what the whole
+        // answer cost. A spliced stream is not stored.
+        if let Some(meter) = continued.tap.cut_off() {
+            return Some(meter.used());
+        }
         return continued.tap.total_tokens().or(tap.total_tokens());
     }
     if let (true, Some(slot), Some(events)) = (complete, slot, tap.take_recording()) {

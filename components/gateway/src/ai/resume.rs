@@ -10,7 +10,7 @@ use super::answer::AnswerBody;
 use super::attempts::first_answer;
 use super::body::ChatRequest;
 use super::splice;
-use super::usage::UsageTap;
+use super::usage::{Meter, UsageTap};
 use crate::bindings::mylder::wws::router::{Plan, Target};
 use crate::filter::Filter;
 use crate::observe::access_log;
@@ -38,6 +38,7 @@ pub fn resume(
     broken: &Target,
     onward: &Onward<'_>,
     writer: &mut Writer,
+    meter: Option<Meter>,
 ) -> Option<Continued> {
     let started = Instant::now();
     let plan = remaining(onward.plan, broken)?;
@@ -53,6 +54,10 @@ pub fn resume(
         broken.provider
     );
     let mut tap = UsageTap::continuation(request.dialect(), request.asks_for_usage());
+    if let Some(meter) = meter {
+        // The budget spans both streams.
+        tap = tap.metered(meter);
+    }
     let piped = match answer.body {
         AnswerBody::Buffered(body) => write(writer, &tap.pass(&body)),
         AnswerBody::Live { first, rest } => match write(writer, &tap.pass(&first)) {
@@ -64,8 +69,16 @@ pub fn resume(
         let created = wws_guest::time::now_secs();
         let notice = splice::notice(request.dialect(), &broken.provider, &to, &model, created);
         writer.write_all(notice.as_bytes());
-        if let Some(end) = tap.take_held_end() {
-            writer.write_all(&end);
+        match tap.cut_off() {
+            Some(meter) => {
+                access_log::error("tokens_exceeded");
+                writer.write_all(meter.ending(request.dialect()).as_bytes());
+            }
+            None => {
+                if let Some(end) = tap.take_held_end() {
+                    writer.write_all(&end);
+                }
+            }
         }
     }
     Some(Continued { tap, piped })

@@ -15,7 +15,7 @@ use crate::dialect::Dialect;
 /// letting a stream run, never toward cutting it early.
 const CHARS_PER_TOKEN: u64 = 4;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Meter {
     /// Tokens the principal may spend on this request in all.
     allowance: u64,
@@ -51,6 +51,15 @@ impl Meter {
         }
         self.chars += chars;
         false
+    }
+
+    /// The meter for a stream that continues this one elsewhere: the same
+    /// allowance, with what was sent so far already counted.
+    pub fn carried_on(&self) -> Self {
+        Self {
+            exhausted: false,
+            ..self.clone()
+        }
     }
 
     pub fn is_exhausted(&self) -> bool {

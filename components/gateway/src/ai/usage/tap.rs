@@ -79,6 +79,14 @@ impl UsageTap {
         self
     }
 
+    /// The meter for a continuation of this stream, if it is metered.
+    pub fn meter_to_carry(&self) -> Option<Meter> {
+        match self {
+            UsageTap::Json { .. } => None,
+            UsageTap::Stream(stream) => stream.meter.as_ref().map(Meter::carried_on),
+        }
+    }
+
     /// The meter that cut the stream off, if one did.
     pub fn cut_off(&self) -> Option<&Meter> {
         match self {
