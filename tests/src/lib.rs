@@ -4,6 +4,7 @@
 pub mod gateway;
 pub mod mock;
 pub mod provider;
+pub mod python;
 pub mod raw_http;
 pub mod redis_process;
 pub mod supabase;

@@ -2,29 +2,17 @@
 //! users run them. `cargo xtask test` installs them and sets `WWS_TEST_PYTHON`.
 
 use wws_tests::gateway::{ALICE, Env};
-
-fn example(path: &str) -> String {
-    format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"))
-}
+use wws_tests::python::{self, example};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_python_package_works_plain_and_streamed() {
-    let python = std::env::var("WWS_TEST_PYTHON")
-        .expect("WWS_TEST_PYTHON is not set: run the suite with `cargo xtask test`");
     let env = Env::start().await;
-    let url = env.gateway.url.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(example("openai-python/chat.py"))
-            .args([&url, ALICE])
-            .output()
-            .expect("python runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let stdout = python::run(vec![
+        example("openai-python/chat.py"),
+        env.gateway.url.clone(),
+        ALICE.into(),
+    ])
+    .await;
     assert!(stdout.contains("stream: "), "{stdout}");
     assert!(stdout.contains("unknown model: 400"), "{stdout}");
     // The streamed request asked the provider for usage; the SDK never saw it.
@@ -34,22 +22,13 @@ async fn the_openai_python_package_works_plain_and_streamed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_anthropic_python_package_works_plain_and_streamed() {
-    let python = std::env::var("WWS_TEST_PYTHON")
-        .expect("WWS_TEST_PYTHON is not set: run the suite with `cargo xtask test`");
     let env = Env::start().await;
-    let url = env.gateway.url.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(example("anthropic-python/messages.py"))
-            .args([&url, ALICE])
-            .output()
-            .expect("python runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let stdout = python::run(vec![
+        example("anthropic-python/messages.py"),
+        env.gateway.url.clone(),
+        ALICE.into(),
+    ])
+    .await;
     assert!(stdout.contains("stream: "), "{stdout}");
     assert!(stdout.contains("unknown model: 400"), "{stdout}");
     // The SDK sent its key in x-api-key; the provider got the gateway's own.

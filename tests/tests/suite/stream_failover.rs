@@ -174,8 +174,6 @@ async fn a_messages_stream_is_spliced_into_one_message() {
 /// notice is a chunk without choices, which it passes over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_sdk_reads_a_spliced_stream_as_one_answer() {
-    let python = std::env::var("WWS_TEST_PYTHON")
-        .expect("WWS_TEST_PYTHON is not set: run the suite with `cargo xtask test`");
     let env = Env::start().await;
     env.primary_script.push(Step::BreakStreamAfter(2));
     let script = r#"
@@ -184,21 +182,13 @@ client = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key=sys.argv[2], max_re
 stream = client.chat.completions.create(messages=[{"role": "user", "content": "count"}], model="auto", stream=True)
 print("".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices))
 "#;
-    let url = env.gateway.url.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .args(["-c", script, &url, ALICE])
-            .output()
-            .expect("python runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = vec![
+        "-c".into(),
+        script.into(),
+        env.gateway.url.clone(),
+        ALICE.into(),
+    ];
+    let stdout = wws_tests::python::run(args).await;
     assert_eq!(
         stdout.trim(),
         "primary answers fallback answers with glm-4-plus"
