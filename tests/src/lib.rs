@@ -3,6 +3,7 @@
 
 pub mod gateway;
 pub mod mock;
+pub mod operator;
 pub mod provider;
 pub mod python;
 pub mod raw_http;

@@ -7,22 +7,18 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use wws_tests::gateway::{ALICE, Env, Store};
+use wws_tests::operator;
 use wws_tests::provider::Step;
 
 const KEY_A: &str = "sk-pool-a";
 const KEY_B: &str = "sk-pool-b";
-const ADMIN_KEY: &str = "wws-test-operator-key";
-
-fn admin_keys() -> String {
-    use sha2::Digest;
-    let digest = hex::encode(sha2::Sha256::digest(ADMIN_KEY.as_bytes()));
-    json!([{ "sha256": digest, "principal": "ops", "role": "admin" }]).to_string()
-}
-
 async fn pooled() -> Env {
     let pool = format!("{KEY_A}, {KEY_B}");
     let env = Env::start_with(
-        &[("synthetic_api_key", &pool), ("api_keys", &admin_keys())],
+        &[
+            ("synthetic_api_key", &pool),
+            ("api_keys", &operator::api_keys()),
+        ],
         Store::Sqlite,
     )
     .await;
@@ -79,15 +75,8 @@ async fn a_rate_limited_key_is_set_aside_and_the_next_key_answers() {
         "the limited key rests for its Retry-After: {later:?}"
     );
 
-    let stats: Value = env
-        .get("/api/wws/stats", Some(ADMIN_KEY))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let keys = &stats["providers"]["primary"]["keys"];
+    let stats = operator::provider_stats(&env).await;
+    let keys = &stats["primary"]["keys"];
     let calls: Vec<u64> = keys
         .as_array()
         .unwrap()

@@ -3,33 +3,16 @@
 
 use serde_json::{Value, json};
 use wws_tests::gateway::{ALICE, Env, Store, header};
+use wws_tests::operator::{api_keys, provider_stats};
 use wws_tests::provider::Step;
-
-const ADMIN_KEY: &str = "wws-test-operator-key";
-
-fn admin_keys() -> String {
-    use sha2::Digest;
-    let digest = hex::encode(sha2::Sha256::digest(ADMIN_KEY.as_bytes()));
-    json!([{ "sha256": digest, "principal": "ops", "role": "admin" }]).to_string()
-}
 
 fn chat() -> Value {
     json!({ "messages": [{ "role": "user", "content": "hi" }] })
 }
 
-async fn stats(env: &Env) -> Value {
-    let response = env
-        .get("/api/wws/stats", Some(ADMIN_KEY))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json::<Value>().await.unwrap()["providers"].clone()
-}
-
 #[tokio::test]
 async fn stats_count_requests_errors_and_fallbacks_per_provider() {
-    let env = Env::start_with(&[("api_keys", &admin_keys())], Store::Sqlite).await;
+    let env = Env::start_with(&[("api_keys", &api_keys())], Store::Sqlite).await;
     let refused = env.get("/api/wws/stats", Some(ALICE)).send().await.unwrap();
     assert_eq!(refused.status(), 403);
 
@@ -52,10 +35,10 @@ async fn stats_count_requests_errors_and_fallbacks_per_provider() {
         "fallback": { "requests": 1, "errors": 0, "fallbacks": 1 },
     });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-    let mut providers = stats(&env).await;
+    let mut providers = provider_stats(&env).await;
     while providers != expected && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        providers = stats(&env).await;
+        providers = provider_stats(&env).await;
     }
     assert_eq!(providers, expected);
 }
