@@ -1,6 +1,6 @@
 //! A provider's answer as the gateway holds it before passing it on.
 
-use std::io::Read;
+use std::io::{Cursor, Read};
 
 use wws_guest::http::{BodyReader, HttpError};
 
@@ -12,6 +12,16 @@ pub enum AnswerBody {
     Live { first: Vec<u8>, rest: BodyReader },
     /// Read whole already (error answers, which are small).
     Buffered(Vec<u8>),
+}
+
+impl AnswerBody {
+    /// The whole body as one reader, the part already read first.
+    pub fn into_reader(self) -> Box<dyn Read> {
+        match self {
+            AnswerBody::Buffered(body) => Box::new(Cursor::new(body)),
+            AnswerBody::Live { first, rest } => Box::new(Cursor::new(first).chain(rest)),
+        }
+    }
 }
 
 pub enum Bounded {

@@ -10,7 +10,7 @@
 
 use wasip2::http::types::ResponseOutparam;
 
-use super::answer::{Answer, AnswerBody, Bounded, MAX_CACHED_BODY};
+use super::answer::{Answer, Bounded, MAX_CACHED_BODY};
 use super::attempts::first_answer;
 use super::body::ChatRequest;
 use super::resume::{Onward, resume};
@@ -20,7 +20,6 @@ use crate::bindings::mylder::wws::router::Plan;
 use crate::context::Context;
 use crate::error::ApiError;
 use crate::error::upstream_error;
-use crate::filter::Filter;
 use crate::head::Head;
 use crate::observe::access_log;
 use crate::reply::{self, Piped, Writer};
@@ -152,13 +151,7 @@ fn stream_through(
         (false, _) => UsageTap::json(),
     };
     let mut writer = Writer::start(out, head)?;
-    let piped = match answer.body {
-        AnswerBody::Buffered(body) => written(&mut writer, &tap.pass(&body)),
-        AnswerBody::Live { first, rest } => match written(&mut writer, &tap.pass(&first)) {
-            Piped::Complete => writer.pipe(rest, &mut tap),
-            failed => failed,
-        },
-    };
+    let piped = writer.pipe(answer.body.into_reader(), &mut tap);
     if let Some(meter) = tap.cut_off() {
         access_log::error("tokens_exceeded");
         writer.write_all(meter.ending(request.dialect()).as_bytes());
@@ -230,14 +223,6 @@ fn stream_meter(request: &ChatRequest, context: &Context) -> Option<Meter> {
         request.prompt_tokens(),
         decision.budget.clone(),
     ))
-}
-
-fn written(writer: &mut Writer, bytes: &[u8]) -> Piped {
-    if writer.write_all(bytes) {
-        Piped::Complete
-    } else {
-        Piped::ClientGone
-    }
 }
 
 /// Only what describes the content is worth storing with an entry.

@@ -6,13 +6,11 @@
 
 use std::time::Instant;
 
-use super::answer::AnswerBody;
 use super::attempts::first_answer;
 use super::body::ChatRequest;
 use super::splice;
 use super::usage::{Meter, UsageTap};
 use crate::bindings::mylder::wws::router::{Plan, Target};
-use crate::filter::Filter;
 use crate::observe::access_log;
 use crate::reply::{Piped, Writer};
 
@@ -58,13 +56,7 @@ pub fn resume(
         // The budget spans both streams.
         tap = tap.metered(meter);
     }
-    let piped = match answer.body {
-        AnswerBody::Buffered(body) => write(writer, &tap.pass(&body)),
-        AnswerBody::Live { first, rest } => match write(writer, &tap.pass(&first)) {
-            Piped::Complete => writer.pipe(rest, &mut tap),
-            failed => failed,
-        },
-    };
+    let piped = writer.pipe(answer.body.into_reader(), &mut tap);
     if piped.is_complete() {
         let created = wws_guest::time::now_secs();
         let notice = splice::notice(request.dialect(), &broken.provider, &to, &model, created);
@@ -82,14 +74,6 @@ pub fn resume(
         }
     }
     Some(Continued { tap, piped })
-}
-
-fn write(writer: &mut Writer, bytes: &[u8]) -> Piped {
-    if writer.write_all(bytes) {
-        Piped::Complete
-    } else {
-        Piped::ClientGone
-    }
 }
 
 /// The plan's targets after `broken` that are on another provider: the
