@@ -92,9 +92,10 @@ pub struct BodyReader {
     _body: IncomingBody,
 }
 
+/// Reads stop at the request's deadline ([`deadline`](crate::deadline)).
 impl Read for BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        Read::read(&mut self.stream, buf)
+        crate::deadline::read(&mut self.stream, buf)
     }
 }
 
@@ -176,8 +177,12 @@ pub fn split_url(url: &str) -> Result<UrlParts<'_>, HttpError> {
     })
 }
 
-/// Sends `request` and waits for the response head.
+/// Sends `request` and waits for the response head, within the request's
+/// deadline if it has one.
 pub fn send(request: Request<'_>, timeouts: Timeouts) -> Result<Response, HttpError> {
+    if crate::deadline::has_passed() {
+        return Err(HttpError::Timeout);
+    }
     let parts = split_url(request.url)?;
     let fields = Fields::new();
     for (name, value) in &request.headers {
@@ -261,7 +266,7 @@ fn declared_length(method: &Method, body: &Body<'_>) -> Option<usize> {
 
 fn options(timeouts: Timeouts) -> RequestOptions {
     let options = RequestOptions::new();
-    let nanos = |duration: Duration| duration.as_nanos() as u64;
+    let nanos = |duration: Duration| crate::deadline::cap(duration).as_nanos() as u64;
     // A host that cannot honour a timeout refuses it; the request then runs
     // with the host's own limits, which is still correct.
     let _ = options.set_connect_timeout(Some(nanos(timeouts.connect)));

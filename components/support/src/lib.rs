@@ -6,17 +6,19 @@
 
 pub mod client;
 pub mod config;
+pub mod deadline;
 pub mod digest;
 pub mod http;
 pub mod kv;
 pub mod path;
 pub mod time;
 
-/// Raw bindings to Spin's key-value and configuration interfaces.
+/// Raw bindings to what a component may import: Spin's key-value,
+/// configuration and outbound Redis interfaces, and the shared counters.
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "mylder:wws/spin-host",
+        world: "mylder:wws/component-imports",
         generate_all,
     });
 }

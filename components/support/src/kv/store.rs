@@ -1,11 +1,8 @@
-//! What every store gives the components: plain reads and writes, atomic
-//! increments and compare-and-swap, with the two chores built on them
-//! (reading a counter, claiming a period) defined once for every store.
+//! What every store gives the components: plain reads and writes of
+//! sessions, keys and cache entries. Counters live behind [`Counters`]
+//! (`super::counters`), which may be another store altogether.
 //!
 //! Spin KV has no expiry: callers store their own deadlines inside values.
-//! Counters are written only through [`Kv::increment`] and read through
-//! [`Kv::counter`], because Spin's SQLite and Redis stores encode them
-//! differently.
 
 #[derive(Debug, thiserror::Error)]
 pub enum KvError {
@@ -16,6 +13,8 @@ pub enum KvError {
 /// A key-value store with Spin's semantics. The components' decisions take
 /// `&impl Kv`, so the WASI store serves them in a component and
 /// `MemoryKv` (feature `memory`) in their native unit tests.
+///
+/// [`Counters`]: super::Counters
 pub trait Kv {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
 
@@ -25,47 +24,44 @@ pub trait Kv {
 
     /// Every key in the store.
     fn keys(&self) -> Result<Vec<String>, KvError>;
+}
 
+/// A borrowed store is a store, so a caller can lend one it keeps.
+impl<T: Kv + ?Sized> Kv for &T {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        (**self).get(key)
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        (**self).set(key, value)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), KvError> {
+        (**self).delete(key)
+    }
+
+    fn keys(&self) -> Result<Vec<String>, KvError> {
+        (**self).keys()
+    }
+}
+
+/// A store with atomic operations, as Spin's SQLite and Redis stores have
+/// them (`wasi:keyvalue/atomics`); what the counters plug for such hosts
+/// builds [`Counters`] on.
+///
+/// [`Counters`]: super::Counters
+pub trait AtomicKv: Kv {
     /// Atomically adds `delta`; a missing key counts as zero.
     fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError>;
 
-    /// Compare-and-swap: writes `update(current)` only if nobody changed the
-    /// key in between; `update` returning `None` leaves the key alone.
-    /// Retries a few times under contention, then reports `Ok(false)`.
-    fn swap_if(
+    /// Writes `value` only if the key still holds `expected` (`None`: the
+    /// key is absent); false when somebody changed it in between.
+    fn compare_and_swap(
         &self,
         key: &str,
-        update: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+        expected: Option<&[u8]>,
+        value: &[u8],
     ) -> Result<bool, KvError>;
-
-    /// A counter's value without writing it (a missing key is zero).
-    /// Reading with `increment(key, 0)` would cost a write transaction on
-    /// Spin's SQLite store and create the key; a plain `get` costs a read.
-    fn counter(&self, key: &str) -> Result<i64, KvError> {
-        match self.get(key)? {
-            None => Ok(0),
-            Some(bytes) => decode_counter(&bytes)
-                .ok_or_else(|| KvError::Store(format!("{key} does not hold a counter"))),
-        }
-    }
-
-    /// Claims `{prefix}:{period}` for the caller: true for exactly one
-    /// caller across every instance sharing the store (the one whose
-    /// increment made it 1). The marker of two periods back can no longer
-    /// be claimed and is deleted, so markers stay bounded. For
-    /// once-a-period chores such as sweeping expired entries.
-    fn claim_period(&self, prefix: &str, period: u64) -> Result<bool, KvError> {
-        let marker = format!("{prefix}:{period}");
-        // Claimed already (the common case): a read, not a write.
-        if self.counter(&marker)? > 0 {
-            return Ok(false);
-        }
-        if self.increment(&marker, 1)? != 1 {
-            return Ok(false);
-        }
-        let _ = self.delete(&format!("{prefix}:{}", period.saturating_sub(2)));
-        Ok(true)
-    }
 }
 
 /// A counter as a Spin store keeps it: Redis (`INCRBY`) as decimal text,

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::store::{Kv, KvError};
+use super::store::{AtomicKv, Kv, KvError};
 use crate::bindings::wasi::keyvalue::{atomics, store};
 
 thread_local! {
@@ -64,29 +64,27 @@ impl Kv for Store {
             }
         }
     }
+}
 
+impl AtomicKv for Store {
     fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         Ok(atomics::increment(&self.bucket, key, delta)?)
     }
 
-    fn swap_if(
+    fn compare_and_swap(
         &self,
         key: &str,
-        mut update: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+        expected: Option<&[u8]>,
+        value: &[u8],
     ) -> Result<bool, KvError> {
-        const ATTEMPTS: usize = 4;
-        for _ in 0..ATTEMPTS {
-            let cas = atomics::Cas::new(&self.bucket, key)?;
-            let current = cas.current()?;
-            let Some(value) = update(current.as_deref()) else {
-                return Ok(false);
-            };
-            match atomics::swap(cas, &value) {
-                Ok(()) => return Ok(true),
-                Err(atomics::CasError::CasFailed(_)) => continue,
-                Err(atomics::CasError::StoreError(error)) => return Err(error.into()),
-            }
+        let cas = atomics::Cas::new(&self.bucket, key)?;
+        if cas.current()?.as_deref() != expected {
+            return Ok(false);
         }
-        Ok(false)
+        match atomics::swap(cas, value) {
+            Ok(()) => Ok(true),
+            Err(atomics::CasError::CasFailed(_)) => Ok(false),
+            Err(atomics::CasError::StoreError(error)) => Err(error.into()),
+        }
     }
 }

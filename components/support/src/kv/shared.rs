@@ -1,0 +1,78 @@
+//! The counters as a component sees them: the `mylder:wws/counters` import,
+//! which the composition fills with the platform's plug.
+
+use super::counters::{Charge, ChargeOutcome, Charged, Counters};
+use super::store::KvError;
+use crate::bindings::mylder::wws::counters as wit;
+
+/// The plugged-in counters. Holds nothing: the plug keeps its own
+/// connection for the instance.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SharedCounters;
+
+fn failed(message: String) -> KvError {
+    KvError::Store(message)
+}
+
+impl Counters for SharedCounters {
+    fn charge_all(&self, charges: &[Charge]) -> Result<ChargeOutcome, KvError> {
+        let charges: Vec<wit::Charge> = charges
+            .iter()
+            .map(|charge| wit::Charge {
+                key: charge.key.clone(),
+                previous: charge.previous.clone(),
+                overlap_millis: charge.overlap_millis,
+                length_millis: charge.length_millis,
+                amount: charge.amount,
+                limit: charge.limit,
+                ttl_secs: charge.ttl_secs,
+            })
+            .collect();
+        let outcome = wit::charge_all(&charges).map_err(failed)?;
+        Ok(ChargeOutcome {
+            admitted: outcome.admitted,
+            tried: outcome
+                .tried
+                .into_iter()
+                .map(|seen| Charged {
+                    current: seen.current,
+                    previous: seen.previous,
+                })
+                .collect(),
+        })
+    }
+
+    fn add(&self, key: &str, delta: i64, ttl_secs: u32) -> Result<i64, KvError> {
+        wit::add(key, delta, ttl_secs).map_err(failed)
+    }
+
+    fn read(&self, keys: &[String]) -> Result<Vec<i64>, KvError> {
+        wit::read(keys).map_err(failed)
+    }
+
+    fn claim(&self, key: &str, ttl_secs: u32) -> Result<bool, KvError> {
+        wit::claim(key, ttl_secs).map_err(failed)
+    }
+
+    fn record(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        wit::get(key).map_err(failed)
+    }
+
+    fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+        ttl_secs: u32,
+    ) -> Result<bool, KvError> {
+        wit::compare_and_set(key, expected, value, ttl_secs).map_err(failed)
+    }
+
+    fn remove(&self, keys: &[String]) -> Result<(), KvError> {
+        wit::remove(keys).map_err(failed)
+    }
+
+    fn forgets(&self) -> bool {
+        wit::forgets()
+    }
+}
