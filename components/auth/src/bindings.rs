@@ -6,6 +6,7 @@ wit_bindgen::generate!({
     world: "mylder:wws/auth-guard",
     with: {
         "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
+        "mylder:wws/counters@0.2.0": wws_guest::bindings::mylder::wws::counters,
         "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
     },
 });

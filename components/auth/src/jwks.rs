@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use wasip2::http::types::Method;
 use wws_guest::digest::sha256_hex;
 use wws_guest::http;
-use wws_guest::kv::Kv;
+use wws_guest::kv::{Counters, Kv, SharedCounters};
 
 use crate::settings::{identity_deadline, identity_timeouts};
 
@@ -80,12 +80,14 @@ impl Jwks<'_> {
         }
         // Many instances may see the same unknown key id at once: one claim
         // per period, taken atomically, lets exactly one of them download.
-        // A store that cannot count does not block the refetch; a period of
-        // 0 means refetches are not spaced at all.
+        // Counters that fail do not block the refetch; a period of 0 means
+        // refetches are not spaced at all.
         if self.refetch_secs > 0
-            && let Some(store) = store
-            && let Ok(false) =
-                store.claim_period(&format!("{}:refetch", self.key()), now / self.refetch_secs)
+            && let Ok(false) = SharedCounters.claim_period(
+                &format!("{}:refetch", self.key()),
+                now / self.refetch_secs,
+                u32::try_from(self.refetch_secs).unwrap_or(u32::MAX),
+            )
         {
             return None;
         }

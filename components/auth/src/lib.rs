@@ -90,7 +90,7 @@ impl Guest for AuthGuard {
                 session::cache_until(now, verification.session_ttl_secs, token_expiry),
             ) && session::save(store, &token_digest, principal, until)
             {
-                sweep::if_due(store, now);
+                sweep::if_due(store, &kv::SharedCounters, now);
             }
         };
         match local::verify(token, &verification, store.as_ref(), now) {
@@ -112,10 +112,12 @@ impl Guest for AuthGuard {
             .client_addr
             .as_deref()
             .map_or_else(|| "unknown".to_string(), wws_guest::client::ip);
-        if let Some(store) = &store
-            && let Some(retry_after) =
-                refusals::throttled(store, &client_ip, verification.failed_login_limit, now)
-        {
+        if let Some(retry_after) = refusals::throttled(
+            &kv::SharedCounters,
+            &client_ip,
+            verification.failed_login_limit,
+            now,
+        ) {
             return Err(AuthError::Throttled(retry_after as u32));
         }
         match supabase::verify(token, verification.supabase_url.as_deref()) {
@@ -129,12 +131,12 @@ impl Guest for AuthGuard {
                 Ok(identity(principal, AuthSource::Origin))
             }
             Err(AuthError::InvalidToken(reason)) => {
-                if let Some(store) = &store {
-                    if session::deny(store, &token_digest, now + verification.negative_ttl_secs) {
-                        sweep::if_due(store, now);
-                    }
-                    refusals::record(store, &client_ip, now);
+                if let Some(store) = &store
+                    && session::deny(store, &token_digest, now + verification.negative_ttl_secs)
+                {
+                    sweep::if_due(store, &kv::SharedCounters, now);
                 }
+                refusals::record(&kv::SharedCounters, &client_ip, now);
                 Err(AuthError::InvalidToken(reason))
             }
             Err(other) => Err(other),

@@ -5,31 +5,34 @@
 //! refused here, before Supabase is asked. Tokens already known (cached
 //! sessions, locally verified JWTs, API keys) are never affected.
 
-use wws_guest::kv::Kv;
+use wws_guest::kv::Counters;
 
 const PREFIX: &str = "auth:refused:";
 const WINDOW_SECS: u64 = 60;
 
 /// Seconds until the client may try again, if it is over `limit`.
-pub fn throttled(store: &impl Kv, client_ip: &str, limit: u64, now: u64) -> Option<u64> {
+pub fn throttled(counters: &impl Counters, client_ip: &str, limit: u64, now: u64) -> Option<u64> {
     if limit == 0 {
         return None;
     }
-    let count = store
+    let count = counters
         .counter(&key(client_ip, now / WINDOW_SECS))
         .unwrap_or(0);
     (count >= limit as i64).then(|| WINDOW_SECS - now % WINDOW_SECS)
 }
 
-/// Counts one refusal for `client_ip`; the window two back is deleted, so an
-/// address keeps at most two counters.
-pub fn record(store: &impl Kv, client_ip: &str, now: u64) {
+/// Counts one refusal for `client_ip`; where the counters do not forget,
+/// the window two back is removed, so an address keeps at most two.
+pub fn record(counters: &impl Counters, client_ip: &str, now: u64) {
     let window = now / WINDOW_SECS;
-    if let Err(error) = store.increment(&key(client_ip, window), 1) {
+    let ttl_secs = (2 * WINDOW_SECS) as u32;
+    if let Err(error) = counters.add(&key(client_ip, window), 1, ttl_secs) {
         eprintln!("auth: refusal not counted: {error}");
         return;
     }
-    let _ = store.delete(&key(client_ip, window.saturating_sub(2)));
+    if !counters.forgets() {
+        let _ = counters.remove(&[key(client_ip, window.saturating_sub(2))]);
+    }
 }
 
 /// Whether `key` is a refusal counter of a window before the last one.

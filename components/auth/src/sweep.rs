@@ -3,10 +3,11 @@
 //! Session and deny entries are otherwise deleted only when the same token
 //! comes back after their deadline, so every login and every rejected token
 //! would stay for ever. Once a minute (claimed across all instances by
-//! whichever write first increments that minute's marker) one write also
-//! deletes the entries past their deadline.
+//! whichever write first claims that minute in the shared counters) one
+//! write also deletes the entries past their deadline, and the refusal
+//! counters where the counters live in this store.
 
-use wws_guest::kv::{Kv, KvError};
+use wws_guest::kv::{Counters, Kv, KvError};
 
 use crate::{refusals, session};
 
@@ -17,14 +18,14 @@ const MAX_READS: usize = 2_000;
 const MARKER: &str = "auth-sweep";
 
 /// Called after a session or deny entry was written; `now` in seconds.
-pub fn if_due(store: &impl Kv, now: u64) {
-    if let Err(error) = sweep_if_first(store, now) {
+pub fn if_due(store: &impl Kv, counters: &impl Counters, now: u64) {
+    if let Err(error) = sweep_if_first(store, counters, now) {
         eprintln!("auth: sweep failed: {error}");
     }
 }
 
-fn sweep_if_first(store: &impl Kv, now: u64) -> Result<(), KvError> {
-    if !store.claim_period(MARKER, now / 60)? {
+fn sweep_if_first(store: &impl Kv, counters: &impl Counters, now: u64) -> Result<(), KvError> {
+    if !counters.claim_period(MARKER, now / 60, 60)? {
         return Ok(());
     }
     let ours = store
@@ -39,7 +40,7 @@ fn sweep_if_first(store: &impl Kv, now: u64) -> Result<(), KvError> {
     for key in ours {
         if let Some(dead) = refusals::is_dead(&key, now) {
             if dead {
-                store.delete(&key)?;
+                counters.remove(&[key])?;
             }
             continue;
         }
@@ -55,7 +56,7 @@ fn sweep_if_first(store: &impl Kv, now: u64) -> Result<(), KvError> {
 
 #[cfg(test)]
 mod tests {
-    use wws_guest::kv::MemoryKv;
+    use wws_guest::kv::{CountersOnKv, MemoryKv};
 
     use super::*;
     use crate::bindings::mylder::wws::types::Principal;
@@ -73,16 +74,17 @@ mod tests {
 
     #[test]
     fn a_sweep_deletes_what_is_past_its_deadline_once_a_minute() {
-        let store = MemoryKv::default();
-        assert!(session::save(&store, "live", &principal(), NOW + 60));
-        assert!(session::save(&store, "dead", &principal(), NOW - 1));
-        assert!(session::deny(&store, "denied-live", NOW + 60));
-        assert!(session::deny(&store, "denied-dead", NOW - 1));
-        refusals::record(&store, "192.0.2.1", NOW - 300);
-        refusals::record(&store, "192.0.2.1", NOW);
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let store = counters.store();
+        assert!(session::save(store, "live", &principal(), NOW + 60));
+        assert!(session::save(store, "dead", &principal(), NOW - 1));
+        assert!(session::deny(store, "denied-live", NOW + 60));
+        assert!(session::deny(store, "denied-dead", NOW - 1));
+        refusals::record(&counters, "192.0.2.1", NOW - 300);
+        refusals::record(&counters, "192.0.2.1", NOW);
         store.set("cache:x", b"{}").expect("set");
 
-        if_due(&store, NOW);
+        if_due(store, &counters, NOW);
         let keys = store.key_list();
         let left: Vec<&str> = keys
             .iter()
@@ -99,8 +101,8 @@ mod tests {
             ]
         );
 
-        assert!(session::save(&store, "dead-again", &principal(), NOW - 1));
-        if_due(&store, NOW + 1);
+        assert!(session::save(store, "dead-again", &principal(), NOW - 1));
+        if_due(store, &counters, NOW + 1);
         assert!(
             store
                 .key_list()

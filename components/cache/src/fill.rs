@@ -1,10 +1,11 @@
 //! Single flight: one upstream fetch per key at a time, across instances.
 //!
-//! The lease is a KV value holding its expiry, taken with compare-and-swap:
+//! The lease is a record in the shared counters holding its expiry, taken
+//! with compare-and-set:
 //! a request that finds no lease, or an expired one, takes it. A request that
 //! crashes while holding it blocks others for at most `LEASE_MILLIS`.
 
-use wws_guest::kv::{Kv, KvError};
+use wws_guest::kv::{Counters, KvError};
 
 /// Longer than a typical completion, short enough that a lost lease heals.
 pub const LEASE_MILLIS: u64 = 30_000;
@@ -14,9 +15,10 @@ pub fn lease_key(cache_key: &str) -> String {
 }
 
 /// True when the caller now holds the lease for `cache_key`.
-pub fn claim(store: &impl Kv, cache_key: &str, now_millis: u64) -> Result<bool, KvError> {
+pub fn claim(counters: &impl Counters, cache_key: &str, now_millis: u64) -> Result<bool, KvError> {
     let expires = (now_millis + LEASE_MILLIS).to_string().into_bytes();
-    store.swap_if(&lease_key(cache_key), |current| {
+    let ttl_secs = (LEASE_MILLIS / 1000) as u32;
+    counters.swap_if(&lease_key(cache_key), ttl_secs, |current| {
         match current.and_then(parse_millis) {
             Some(held_until) if held_until > now_millis => None,
             _ => Some(expires.clone()),
@@ -25,16 +27,20 @@ pub fn claim(store: &impl Kv, cache_key: &str, now_millis: u64) -> Result<bool, 
 }
 
 /// True while someone holds an unexpired lease for `cache_key`.
-pub fn is_held(store: &impl Kv, cache_key: &str, now_millis: u64) -> Result<bool, KvError> {
-    let lease = store.get(&lease_key(cache_key))?;
+pub fn is_held(
+    counters: &impl Counters,
+    cache_key: &str,
+    now_millis: u64,
+) -> Result<bool, KvError> {
+    let lease = counters.record(&lease_key(cache_key))?;
     Ok(lease
         .as_deref()
         .and_then(parse_millis)
         .is_some_and(|held_until| held_until > now_millis))
 }
 
-pub fn release(store: &impl Kv, cache_key: &str) -> Result<(), KvError> {
-    store.delete(&lease_key(cache_key))
+pub fn release(counters: &impl Counters, cache_key: &str) -> Result<(), KvError> {
+    counters.remove(&[lease_key(cache_key)])
 }
 
 fn parse_millis(bytes: &[u8]) -> Option<u64> {
@@ -43,7 +49,7 @@ fn parse_millis(bytes: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use wws_guest::kv::MemoryKv;
+    use wws_guest::kv::{CountersOnKv, MemoryKv};
 
     use super::*;
 
@@ -51,7 +57,7 @@ mod tests {
 
     #[test]
     fn one_caller_holds_the_lease_until_it_releases() {
-        let store = MemoryKv::default();
+        let store = CountersOnKv::new(MemoryKv::default());
         assert!(claim(&store, "k", NOW).expect("claim"));
         assert!(!claim(&store, "k", NOW + 1).expect("second claim"));
         assert!(is_held(&store, "k", NOW + 1).expect("held"));
@@ -63,7 +69,7 @@ mod tests {
 
     #[test]
     fn a_lease_left_behind_heals_after_its_period() {
-        let store = MemoryKv::default();
+        let store = CountersOnKv::new(MemoryKv::default());
         assert!(claim(&store, "k", NOW).expect("claim"));
         let later = NOW + LEASE_MILLIS;
         assert!(!is_held(&store, "k", later).expect("held"));
@@ -72,8 +78,8 @@ mod tests {
 
     #[test]
     fn a_store_without_atomics_claims_nothing() {
-        let store = MemoryKv::default();
-        store.break_atomics();
+        let store = CountersOnKv::new(MemoryKv::default());
+        store.store().break_atomics();
         assert!(claim(&store, "k", NOW).is_err());
     }
 }

@@ -119,7 +119,7 @@ impl Guest for CacheManager {
             kv::Store::open_default().and_then(|store| store.set(&key, &bytes).map(|()| store));
         match written {
             Ok(store) => {
-                sweep::if_due(&store, now);
+                sweep::if_due(&store, &kv::SharedCounters, now);
                 true
             }
             Err(error) => {
@@ -130,23 +130,18 @@ impl Guest for CacheManager {
     }
 
     fn claim_fill(key: String) -> bool {
-        let claimed = kv::Store::open_default()
-            .and_then(|store| fill::claim(&store, &key, time::now_millis()));
-        // Without a store there is nothing to coordinate: everyone fetches.
+        let claimed = fill::claim(&kv::SharedCounters, &key, time::now_millis());
+        // Without the counters there is nothing to coordinate: everyone fetches.
         claimed.unwrap_or(true)
     }
 
     fn release_fill(key: String) {
-        if let Ok(store) = kv::Store::open_default() {
-            let _ = fill::release(&store, &key);
-        }
+        let _ = fill::release(&kv::SharedCounters, &key);
     }
 
     fn fill_pending(key: String) -> bool {
-        // Without a store nobody can be filling for us.
-        kv::Store::open_default()
-            .and_then(|store| fill::is_held(&store, &key, time::now_millis()))
-            .unwrap_or(false)
+        // Without the counters nobody can be filling for us.
+        fill::is_held(&kv::SharedCounters, &key, time::now_millis()).unwrap_or(false)
     }
 
     fn purge(path_prefix: String) -> u32 {

@@ -3,10 +3,10 @@
 //! An entry is otherwise deleted only when the same key is looked up after
 //! its last deadline, so every prompt or page asked once would stay for
 //! ever. Once a minute (claimed across all instances by whichever write first
-//! increments that minute's marker) one write also reads cache entries and
+//! claims that minute in the shared counters) one write also reads cache entries and
 //! deletes those past their stale-if-error deadline, and any it cannot decode.
 
-use wws_guest::kv::{Kv, KvError};
+use wws_guest::kv::{Counters, Kv, KvError};
 
 use crate::{entry, key};
 
@@ -20,14 +20,19 @@ const SWEEP_EVERY_MILLIS: u64 = 60_000;
 const MARKER: &str = "cache-sweep";
 
 /// Called after an entry was written.
-pub fn if_due(store: &impl Kv, now_millis: u64) {
-    if let Err(error) = sweep_if_first(store, now_millis) {
+pub fn if_due(store: &impl Kv, counters: &impl Counters, now_millis: u64) {
+    if let Err(error) = sweep_if_first(store, counters, now_millis) {
         eprintln!("cache: sweep failed: {error}");
     }
 }
 
-fn sweep_if_first(store: &impl Kv, now_millis: u64) -> Result<(), KvError> {
-    if !store.claim_period(MARKER, now_millis / SWEEP_EVERY_MILLIS)? {
+fn sweep_if_first(
+    store: &impl Kv,
+    counters: &impl Counters,
+    now_millis: u64,
+) -> Result<(), KvError> {
+    let minute = now_millis / SWEEP_EVERY_MILLIS;
+    if !counters.claim_period(MARKER, minute, (SWEEP_EVERY_MILLIS / 1000) as u32)? {
         return Ok(());
     }
     let entries = store
@@ -86,7 +91,8 @@ mod tests {
 
     #[test]
     fn a_claimed_sweep_deletes_dead_and_undecodable_entries_only() {
-        let store = wws_guest::kv::MemoryKv::default();
+        let counters = wws_guest::kv::CountersOnKv::new(wws_guest::kv::MemoryKv::default());
+        let store = counters.store();
         let live = entry_key(b"live");
         let dead = entry_key(b"dead");
         let garbage = entry_key(b"garbage");
@@ -94,7 +100,7 @@ mod tests {
         store.set(&dead, &stored(1_000)).expect("set");
         store.set(&garbage, b"not an entry").expect("set");
         store.set("auth:session:x", b"{}").expect("set");
-        sweep_if_first(&store, 5_000_000).expect("sweep");
+        sweep_if_first(store, &counters, 5_000_000).expect("sweep");
         let keys = store.key_list();
         assert!(keys.contains(&live), "{keys:?}");
         assert!(

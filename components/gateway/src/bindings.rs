@@ -8,6 +8,6 @@ wit_bindgen::generate!({
     with: {
         "wasi:config/store@0.2.0-draft-2024-09-27": wws_guest::bindings::wasi::config::store,
         "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
-        "wasi:keyvalue/atomics@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::atomics,
+        "mylder:wws/counters@0.2.0": wws_guest::bindings::mylder::wws::counters,
     },
 });

@@ -180,6 +180,15 @@ pub fn max_body_bytes() -> usize {
     config::get_u64("max_body_bytes", DEFAULT_MAX_BODY_BYTES) as usize
 }
 
+/// How long a request may run before its streams are ended in-band: set
+/// below the platform's own limit (30 s on the managed edge) so the gateway
+/// still has time to say so; 0 or unset: no limit (self-hosted).
+pub fn request_deadline() -> Option<Duration> {
+    Some(config::get_u64("request_deadline_ms", 0))
+        .filter(|millis| *millis > 0)
+        .map(Duration::from_millis)
+}
+
 pub fn upstream_timeouts() -> Timeouts {
     let millis = |name, default| Duration::from_millis(config::get_u64(name, default));
     Timeouts {

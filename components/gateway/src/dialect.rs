@@ -83,11 +83,45 @@ impl Dialect {
             }
         }
     }
+
+    /// What ends a stream the request's deadline cut short: the error event,
+    /// then the dialect's end marker, so a client parses a whole stream
+    /// that says why it is short instead of a connection that just stops.
+    pub fn deadline_ending(self) -> String {
+        let message = "the request reached the platform's time limit (request_deadline_ms); \
+                       the answer was cut off";
+        match self {
+            Dialect::OpenAi => {
+                let error = json!({ "error": { "type": "deadline_exceeded", "message": message } });
+                format!("event: error\ndata: {error}\n\ndata: [DONE]\n\n")
+            }
+            Dialect::Anthropic => {
+                let error = json!({
+                    "type": "error",
+                    "error": { "type": "api_error", "message": message },
+                });
+                format!(
+                    "event: error\ndata: {error}\n\n\
+                     event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+                )
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_cut_by_the_deadline_still_ends_as_its_dialect_ends() {
+        let openai = Dialect::OpenAi.deadline_ending();
+        assert!(openai.contains("\"deadline_exceeded\""), "{openai}");
+        assert!(openai.ends_with("data: [DONE]\n\n"));
+        let anthropic = Dialect::Anthropic.deadline_ending();
+        assert!(anthropic.starts_with("event: error\n"), "{anthropic}");
+        assert!(anthropic.ends_with("data: {\"type\":\"message_stop\"}\n\n"));
+    }
 
     #[test]
     fn only_the_messages_path_speaks_anthropic() {

@@ -1,7 +1,9 @@
 //! `GET /api/wws/health`: public, and safe to poll from a load balancer or
 //! a container health check. It says which upstreams are configured (never
-//! their keys) and whether the key-value store answers, atomics included,
-//! since the rate limiter and the circuit breakers depend on them.
+//! their keys) and whether the key-value store and the shared counters
+//! answer, since the rate limiter and the circuit breakers depend on them.
+//! `kv.atomics` is the counters' answer: the store's atomics, or Redis on
+//! the edge build (`"counters": "redis"`).
 //!
 //! Settings that are set but unusable are listed under `config.problems`:
 //! upstream variables that are not `scheme://host[:port]`, and any variable
@@ -18,7 +20,7 @@
 
 use serde_json::json;
 use wasip2::http::types::ResponseOutparam;
-use wws_guest::kv::{Kv, Store};
+use wws_guest::kv::{Counters, Kv, SharedCounters, Store};
 
 use crate::bindings::mylder::wws::{auth, cache, ratelimit, router};
 use crate::config;
@@ -29,7 +31,7 @@ pub const PATH: &str = "/api/wws/health";
 
 /// The key read to prove the store answers; it is never written.
 const PROBE_KEY: &str = "health:probe";
-/// The counter incremented by 0 to prove atomics work.
+/// The counter added 0 to, to prove the counters work.
 const ATOMICS_KEY: &str = "health:atomics";
 
 struct StoreHealth {
@@ -52,9 +54,9 @@ fn probe_store() -> StoreHealth {
         .get(PROBE_KEY)
         .inspect_err(|error| eprintln!("gateway: health: {error}"))
         .is_ok();
-    let atomics = store
-        .increment(ATOMICS_KEY, 0)
-        .inspect_err(|error| eprintln!("gateway: health: atomics: {error}"))
+    let atomics = SharedCounters
+        .add(ATOMICS_KEY, 0, 60)
+        .inspect_err(|error| eprintln!("gateway: health: counters: {error}"))
         .is_ok();
     StoreHealth { reachable, atomics }
 }
@@ -92,6 +94,7 @@ pub fn check(out: ResponseOutparam, context: &Context) {
             .collect::<serde_json::Map<_, _>>(),
         "origin": config::origin_url().is_some(),
         "kv": { "reachable": store.reachable, "atomics": store.atomics },
+        "counters": if SharedCounters.forgets() { "redis" } else { "kv" },
         "config": { "problems": problems },
     });
     let mut head = context.head(200);

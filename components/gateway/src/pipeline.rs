@@ -49,6 +49,7 @@ fn credential(inbound: &Inbound) -> Option<String> {
 }
 
 fn serve(request: IncomingRequest, out: ResponseOutparam) {
+    wws_guest::deadline::start(config::request_deadline());
     let mut timing = ServerTiming::default();
     let inbound = match Inbound::read(request, config::max_body_bytes()) {
         Ok(inbound) => inbound,

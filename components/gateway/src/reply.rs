@@ -22,6 +22,8 @@ pub enum Piped {
     SourceFailed,
     /// The client stopped reading.
     ClientGone,
+    /// The request reached its deadline ([`wws_guest::deadline`]).
+    OutOfTime,
 }
 
 impl Piped {
@@ -91,6 +93,7 @@ impl Writer {
                         return Piped::Complete;
                     }
                 }
+                Err(error) if wws_guest::deadline::is_deadline(&error) => return Piped::OutOfTime,
                 Err(_) => return Piped::SourceFailed,
             }
         }

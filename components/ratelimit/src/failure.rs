@@ -1,11 +1,12 @@
-//! What a failed count means. A store that does not answer at all is an
-//! outage, and `on_store_error` decides (admit or refuse). A store that still
-//! answers a plain read while its atomic increments fail is a platform
-//! without working atomics: no request could ever be counted there, so
-//! admitting would silently lift every limit. That is refused whatever the
-//! policy, and logged as the configuration error it is.
+//! What a failed count means. Counters that do not answer at all are an
+//! outage (the store or the edge build's Redis is down), and
+//! `on_store_error` decides (admit or refuse). Counters that still answer a
+//! plain read while their additions fail sit on a store without working
+//! atomics: no request could ever be counted there, so admitting would
+//! silently lift every limit. That is refused whatever the policy, and
+//! logged as the configuration error it is.
 
-use wws_guest::kv::{Kv, KvError};
+use wws_guest::kv::{Counters, KvError};
 
 use crate::bindings::exports::mylder::wws::ratelimit::Verdict;
 use crate::policy::OnStoreError;
@@ -21,9 +22,9 @@ pub enum StoreFailure {
 
 impl StoreFailure {
     /// Tells an outage from a store without atomics, after `error` came
-    /// back from an increment.
-    pub fn diagnose(store: &impl Kv, error: KvError) -> Self {
-        match store.get(PROBE_KEY) {
+    /// back from a charge.
+    pub fn diagnose(counters: &impl Counters, error: KvError) -> Self {
+        match counters.counter(PROBE_KEY) {
             Ok(_) => StoreFailure::WithoutAtomics(error),
             Err(_) => StoreFailure::Unreachable(error),
         }
@@ -86,13 +87,13 @@ mod tests {
 
     #[test]
     fn a_store_that_reads_but_cannot_increment_is_diagnosed_as_without_atomics() {
-        let store = wws_guest::kv::MemoryKv::default();
-        store.break_atomics();
-        let Err(error) = store.increment("rl:x", 1) else {
+        let counters = wws_guest::kv::CountersOnKv::new(wws_guest::kv::MemoryKv::default());
+        counters.store().break_atomics();
+        let Err(error) = counters.add("rl:x", 1, 0) else {
             panic!("the increment should fail");
         };
         assert!(matches!(
-            StoreFailure::diagnose(&store, error),
+            StoreFailure::diagnose(&counters, error),
             StoreFailure::WithoutAtomics(_)
         ));
     }

@@ -7,6 +7,7 @@ mod counter;
 mod failure;
 mod policy;
 mod sweep;
+mod tokens;
 mod window;
 
 /// The `rate_limits` parser, for the fuzz targets in `fuzz/`, which build
@@ -23,16 +24,13 @@ use bindings::exports::mylder::wws::ratelimit::{
     Decision, Guest, Reservation, TokenDecision, Verdict,
 };
 use bindings::mylder::wws::types::Principal;
-use wws_guest::kv::{Kv, Store};
+use wws_guest::kv::{Counters, KvError, SharedCounters, Store};
 use wws_guest::{config, digest, time};
 
-use counter::{Counter, to_delta};
+use counter::{Charging, Counter, to_delta};
 use failure::StoreFailure;
 use policy::Policies;
 use window::Outcome;
-
-const MINUTE_SECS: u32 = 60;
-const DAY_SECS: u32 = 86_400;
 
 fn policies() -> Policies {
     config::parsed("rate_limits", Policies::from_json).unwrap_or_default()
@@ -65,13 +63,19 @@ impl Guest for RateLimiter {
             now,
         );
         let limit = u64::from(rule.limit);
-        let decided = Store::open_default()
-            .map_err(StoreFailure::Unreachable)
-            .and_then(|store| {
-                counter
-                    .charge(&store, 1, limit, now)
-                    .map_err(|error| StoreFailure::diagnose(&store, error))
-            });
+        let charging = Charging {
+            counter: &counter,
+            amount: 1,
+            limit,
+        };
+        let decided =
+            counter::charge_all(&SharedCounters, Store::open_default, &[charging], now)
+                .and_then(|admission| {
+                    admission.outcomes.into_iter().next().ok_or_else(|| {
+                        KvError::Store("a charge came back without its counts".into())
+                    })
+                })
+                .map_err(|error| StoreFailure::diagnose(&SharedCounters, error));
         let (verdict, outcome) = match decided {
             Ok(outcome) => (verdict(&outcome), outcome),
             Err(failure) => (failure.verdict(policies.on_store_error), unlimited(limit)),
@@ -92,61 +96,13 @@ impl Guest for RateLimiter {
         let budgets = policies.for_role(&principal.role).tokens;
         let now = time::now_millis();
         let principal_digest = digest::sha256_hex(&principal.id);
-        let budgets = [
-            ("tokens-per-minute", budgets.per_minute, MINUTE_SECS),
-            ("tokens-per-day", budgets.per_day, DAY_SECS),
-        ];
-        let store = match Store::open_default() {
-            Ok(store) => store,
+        let budgets = tokens::budgets(&budgets, &principal_digest, now);
+        match tokens::reserve(&SharedCounters, Store::open_default, budgets, estimate, now) {
+            Ok(decision) => decision,
             Err(error) => {
-                let failure = StoreFailure::Unreachable(error);
-                return token_store_failed(&policies, &failure, estimate);
+                let failure = StoreFailure::diagnose(&SharedCounters, error);
+                token_store_failed(&policies, &failure, estimate)
             }
-        };
-        let mut held: Vec<String> = Vec::new();
-        let mut tightest: Option<TokenDecision> = None;
-        for (name, limit, window_secs) in budgets {
-            let Some(limit) = limit else { continue };
-            let counter = Counter::new(&principal_digest, "tokens", window_secs, now);
-            let outcome = match counter.charge(&store, estimate, limit, now) {
-                Ok(outcome) => outcome,
-                Err(error) => {
-                    release(&store, &held, estimate);
-                    let failure = StoreFailure::diagnose(&store, error);
-                    return token_store_failed(&policies, &failure, estimate);
-                }
-            };
-            let decision = TokenDecision {
-                verdict: verdict(&outcome),
-                budget: name.into(),
-                limit,
-                remaining: outcome.remaining,
-                reset_secs: counter.window.seconds_left(now),
-                retry_after_secs: outcome.retry_after_secs,
-                reservation: None,
-            };
-            if !outcome.allowed {
-                release(&store, &held, estimate);
-                return decision;
-            }
-            held.push(counter.key);
-            if tightest
-                .as_ref()
-                .is_none_or(|t| decision.remaining < t.remaining)
-            {
-                tightest = Some(decision);
-            }
-        }
-        let reservation = Reservation {
-            tokens: estimate,
-            counters: held,
-        };
-        match tightest {
-            Some(decision) => TokenDecision {
-                reservation: Some(reservation),
-                ..decision
-            },
-            None => unbudgeted(reservation),
         }
     }
 
@@ -155,23 +111,14 @@ impl Guest for RateLimiter {
         if delta == 0 || reservation.counters.is_empty() {
             return;
         }
-        let settled = Store::open_default().and_then(|store| {
-            reservation
-                .counters
-                .iter()
-                .try_for_each(|key| store.increment(key, delta).map(drop))
-        });
+        // Zero ttl: the counter keeps the expiry its reservation gave it.
+        let settled = reservation
+            .counters
+            .iter()
+            .try_for_each(|key| SharedCounters.add(key, delta, 0).map(drop));
         if let Err(error) = settled {
             eprintln!("ratelimit: could not settle token usage: {error}");
         }
-    }
-}
-
-/// Gives back tokens already held on some counters when a later budget or
-/// the store refuses.
-fn release(store: &Store, counters: &[String], tokens: u64) {
-    for key in counters {
-        let _ = store.increment(key, -to_delta(tokens));
     }
 }
 
@@ -183,18 +130,6 @@ fn unlimited(limit: u64) -> Outcome {
     }
 }
 
-fn unbudgeted(reservation: Reservation) -> TokenDecision {
-    TokenDecision {
-        verdict: Verdict::Admitted,
-        budget: "none".into(),
-        limit: u64::MAX,
-        remaining: u64::MAX,
-        reset_secs: 0,
-        retry_after_secs: 0,
-        reservation: Some(reservation),
-    }
-}
-
 fn token_store_failed(policies: &Policies, failure: &StoreFailure, estimate: u64) -> TokenDecision {
     let verdict = failure.verdict(policies.on_store_error);
     TokenDecision {
@@ -203,7 +138,7 @@ fn token_store_failed(policies: &Policies, failure: &StoreFailure, estimate: u64
             tokens: estimate,
             counters: Vec::new(),
         }),
-        ..unbudgeted(Reservation {
+        ..tokens::unbudgeted(Reservation {
             tokens: estimate,
             counters: Vec::new(),
         })

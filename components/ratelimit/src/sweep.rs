@@ -1,6 +1,8 @@
 //! Keeping counters bounded in a store without expiry.
 //!
-//! Spin KV has no TTL, so the limiter retires its own keys: when a request
+//! Where the counters forget by themselves (Redis, on the edge build) none
+//! of this runs. Spin KV has no TTL, so there the limiter retires its own
+//! keys: when a request
 //! opens a new window for a counter, it deletes that counter's key from two
 //! windows back (the previous one is still read for the sliding weight). A
 //! principal that goes quiet leaves at most two keys per counter behind; those
@@ -9,7 +11,7 @@
 //! marker. Live keys are therefore bounded by the principals active in the
 //! last two windows, plus one marker.
 
-use wws_guest::kv::{Kv, KvError};
+use wws_guest::kv::{Counters, Kv, KvError};
 
 use crate::window::Window;
 
@@ -19,32 +21,40 @@ const MAX_DELETIONS: usize = 10_000;
 
 const SWEEP_EVERY_SECS: u32 = 60;
 
-/// Called after a request opened a new window for one of its counters.
-pub fn after_window_opened(store: &impl Kv, opened: Window, counter_key: &str, now_millis: u64) {
-    let stale = opened.back(2);
-    if let Some(stale_key) = key_in_window(counter_key, stale) {
-        let _ = store.delete(&stale_key);
+/// Called after a request opened window `opened` of the counter `key`.
+pub fn after_window_opened(
+    store: &impl Kv,
+    counters: &impl Counters,
+    (opened, key): (Window, &str),
+    now_millis: u64,
+) {
+    if let Some(stale_key) = key_in_window(key, opened.back(2)) {
+        let _ = counters.remove(&[stale_key]);
     }
-    if let Err(error) = sweep_if_first(store, now_millis) {
+    if let Err(error) = sweep_if_first(store, counters, now_millis) {
         eprintln!("ratelimit: sweep failed: {error}");
     }
 }
 
-fn sweep_if_first(store: &impl Kv, now_millis: u64) -> Result<(), KvError> {
+/// The counters on a key-value store live in that store, so its key list
+/// finds the expired ones.
+fn sweep_if_first(
+    store: &impl Kv,
+    counters: &impl Counters,
+    now_millis: u64,
+) -> Result<(), KvError> {
     let minute = Window::containing(now_millis, SWEEP_EVERY_SECS);
     let marker = format!("rl:sweep:{}:{}", minute.length_secs(), minute.index());
-    if store.increment(&marker, 1)? != 1 {
+    if !counters.claim(&marker, SWEEP_EVERY_SECS * 2)? {
         return Ok(());
     }
-    let expired = store
+    let expired: Vec<String> = store
         .keys()?
         .into_iter()
         .filter(|key| is_expired(key, now_millis))
-        .take(MAX_DELETIONS);
-    for key in expired {
-        store.delete(&key)?;
-    }
-    Ok(())
+        .take(MAX_DELETIONS)
+        .collect();
+    counters.remove(&expired)
 }
 
 /// `counter_key` with its window index replaced by `window`'s.
@@ -95,19 +105,20 @@ mod tests {
 
     #[test]
     fn the_sweep_runs_once_a_minute_and_deletes_only_expired_keys() {
-        let store = wws_guest::kv::MemoryKv::default();
+        let counters = wws_guest::kv::CountersOnKv::new(wws_guest::kv::MemoryKv::default());
+        let store = counters.store();
         let now = 600_000;
         for key in ["rl:gone:/v1:60:5", "rl:live:/v1:60:9", "cache:x"] {
             store.set(key, b"1").expect("set");
         }
-        sweep_if_first(&store, now).expect("sweep");
+        sweep_if_first(store, &counters, now).expect("sweep");
         let keys = store.key_list();
         assert!(!keys.contains(&"rl:gone:/v1:60:5".to_string()), "{keys:?}");
         assert!(keys.contains(&"rl:live:/v1:60:9".to_string()));
         assert!(keys.contains(&"cache:x".to_string()));
 
         store.set("rl:gone:/v1:60:6", b"1").expect("set");
-        sweep_if_first(&store, now + 1_000).expect("sweep");
+        sweep_if_first(store, &counters, now + 1_000).expect("sweep");
         assert!(
             store.key_list().contains(&"rl:gone:/v1:60:6".to_string()),
             "a second sweep in the same minute does nothing"

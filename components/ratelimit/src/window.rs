@@ -1,7 +1,7 @@
 //! Sliding-window counter arithmetic.
 //!
-//! Why this algorithm: every admission is one atomic `increment` on the
-//! current window's counter plus a read of the previous one. Increments
+//! Why this algorithm: every admission is one atomic add to the current
+//! window's counter plus a read of the previous one (one script on Redis). Increments
 //! never conflict, so there is no compare-and-swap to retry under contention
 //! (GCRA needs one per request and would under-admit when retries run out).
 //! The usage seen at a moment is the current window's count plus the previous
@@ -14,6 +14,10 @@
 //! that added before it) stays within the limit; a rejected request takes its
 //! amount back. The counter therefore never under-counts what was admitted,
 //! so no interleaving admits more than the limit.
+
+/// `rl:`, 32 hex, the name, and a window length and index of at most 10
+/// and 20 digits with their colons stay well within 255 bytes.
+const MAX_NAME_BYTES: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -45,8 +49,14 @@ impl Window {
         }
     }
 
-    fn length_millis(self) -> u64 {
+    pub fn length_millis(self) -> u64 {
         u64::from(self.length_secs) * 1000
+    }
+
+    /// How much of the previous window still lies within the last window
+    /// length: its weight in a decision at `now_millis`.
+    pub fn previous_overlap_millis(self, now_millis: u64) -> u64 {
+        self.length_millis() - self.elapsed_millis(now_millis)
     }
 
     fn elapsed_millis(self, now_millis: u64) -> u64 {
@@ -62,7 +72,17 @@ impl Window {
 
     /// Counter key: a digest of the principal, never the identity itself.
     /// The window's length and index come last so a sweep can tell its age.
+    /// A counter name (an endpoint class from `rate_limits`) longer than
+    /// [`MAX_NAME_BYTES`] is replaced by its digest, so every key stays
+    /// within the 255 bytes Fermyon Cloud allows.
     pub fn key(self, principal_digest: &str, counter: &str) -> String {
+        let digest;
+        let counter = if counter.len() > MAX_NAME_BYTES {
+            digest = format!("sha256-{}", &wws_guest::digest::sha256_hex(counter)[..32]);
+            digest.as_str()
+        } else {
+            counter
+        };
         format!(
             "rl:{}:{}:{}:{}",
             &principal_digest[..principal_digest.len().min(32)],
@@ -91,7 +111,7 @@ pub struct Outcome {
 
 /// Decides on `amount` (already added to `counts.current`) at `now_millis`.
 pub fn admit(counts: Counts, amount: u64, limit: u64, window: Window, now_millis: u64) -> Outcome {
-    let overlap = window.length_millis() - window.elapsed_millis(now_millis);
+    let overlap = window.previous_overlap_millis(now_millis);
     let carried = weighted(counts.previous, overlap, window.length_millis());
     let used = counts.current.saturating_add(carried);
     if used <= limit {
@@ -205,6 +225,19 @@ mod tests {
         assert!(!tokens.allowed);
         assert_eq!(tokens.remaining, 100);
         assert_eq!(tokens.retry_after_secs, 60 + 27);
+    }
+
+    #[test]
+    fn keys_stay_within_255_bytes_whatever_the_endpoint_name() {
+        let window = Window::containing(u64::MAX, u32::MAX);
+        let digest = "f".repeat(64);
+        let long = format!("/api/{}", "segment/".repeat(100));
+        let key = window.key(&digest, &long);
+        assert!(key.len() <= 255, "{} bytes", key.len());
+        assert_ne!(key, window.key(&digest, &format!("{long}x")));
+        let at_limit = "n".repeat(MAX_NAME_BYTES);
+        assert!(window.key(&digest, &at_limit).contains(&at_limit));
+        assert!(window.key(&digest, &at_limit).len() <= 255);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! Closed: calls go through, failures are counted per window
 //! (`breaker_window_secs`). At `breaker_failures` failures in one window the
 //! circuit opens for `breaker_cooldown_secs`: the provider is skipped. Then it
-//! is half-open: one request per lease period (claimed with an atomic
-//! increment, so a crashed probe cannot hold it forever) probes the provider;
+//! is half-open: one request per lease period (claimed in the shared
+//! counters, so a crashed probe cannot hold it forever) probes the provider;
 //! success closes the circuit, failure opens it again.
 //!
 //! A failure that may be the caller's own doing (a timeout: a huge prompt is
@@ -13,9 +13,12 @@
 //! only be the provider's (refused connections, 5xx, broken answers) count
 //! every time.
 //!
-//! Cost on the happy path: one KV read per provider tried.
+//! Cost on the happy path: one KV read per provider tried. The open record
+//! is the one KV write, when a circuit opens or closes; failures and probe
+//! leases are shared counters (Redis on the edge build, where KV writes are
+//! scarce).
 
-use wws_guest::kv::{Kv, Store};
+use wws_guest::kv::{Counters, Kv, SharedCounters, Store};
 use wws_guest::{config, time};
 
 /// Whose failure a failed call may be.
@@ -54,6 +57,13 @@ fn settings() -> Settings {
     }
 }
 
+impl Settings {
+    /// A failure counter is read only in its own window.
+    fn counter_ttl_secs(&self) -> u32 {
+        (self.window_millis / 1000).saturating_mul(2).max(1) as u32
+    }
+}
+
 fn open_key(provider: &str) -> String {
     format!("cb:{provider}:open")
 }
@@ -61,14 +71,20 @@ fn open_key(provider: &str) -> String {
 /// Whether `provider` may be called now. Without a store, always.
 pub fn admit(provider: &str) -> Admission {
     match Store::open_default() {
-        Ok(store) => admit_at(&store, provider, &settings(), time::now_millis()),
+        Ok(store) => admit_at(
+            &store,
+            &SharedCounters,
+            provider,
+            &settings(),
+            time::now_millis(),
+        ),
         Err(_) => Admission::Closed,
     }
 }
 
 pub fn record_success(provider: &str, admission: &Admission) {
     if let Ok(store) = Store::open_default() {
-        success_at(&store, provider, admission);
+        success_at(&store, &SharedCounters, provider, admission);
     }
 }
 
@@ -78,6 +94,7 @@ pub fn record_failure(provider: &str, admission: &Admission, open_now: bool, bla
         let failure = Failure { open_now, blame };
         failure_at(
             &store,
+            &SharedCounters,
             provider,
             admission,
             failure,
@@ -93,7 +110,13 @@ struct Failure<'a> {
     blame: Blame<'a>,
 }
 
-fn admit_at(store: &impl Kv, provider: &str, settings: &Settings, now: u64) -> Admission {
+fn admit_at(
+    store: &impl Kv,
+    counters: &impl Counters,
+    provider: &str,
+    settings: &Settings,
+    now: u64,
+) -> Admission {
     let open_until = match store.get(&open_key(provider)) {
         Ok(Some(value)) => parse_millis(&value),
         _ => None,
@@ -109,24 +132,26 @@ fn admit_at(store: &impl Kv, provider: &str, settings: &Settings, now: u64) -> A
     // Half-open: one probe per lease period; the lease is one cooldown long.
     let lease = (now - open_until) / settings.cooldown_millis;
     let probe_key = format!("cb:{provider}:probe:{open_until}:{lease}");
-    match store.increment(&probe_key, 1) {
-        Ok(1) => Admission::Probe { lease: probe_key },
-        Ok(_) => Admission::Skip { retry_in_secs: 1 },
+    let lease_secs = (settings.cooldown_millis / 1000).max(1) as u32;
+    match counters.claim(&probe_key, lease_secs.saturating_mul(2)) {
+        Ok(true) => Admission::Probe { lease: probe_key },
+        Ok(false) => Admission::Skip { retry_in_secs: 1 },
         Err(_) => Admission::Closed,
     }
 }
 
-fn success_at(store: &impl Kv, provider: &str, admission: &Admission) {
+fn success_at(store: &impl Kv, counters: &impl Counters, provider: &str, admission: &Admission) {
     let Admission::Probe { lease } = admission else {
         return;
     };
     let _ = store.delete(&open_key(provider));
-    let _ = store.delete(lease);
+    let _ = counters.remove(std::slice::from_ref(lease));
     eprintln!("gateway: circuit for {provider} closed after a successful probe");
 }
 
 fn failure_at(
     store: &impl Kv,
+    counters: &impl Counters,
     provider: &str,
     admission: &Admission,
     failure: Failure<'_>,
@@ -136,18 +161,18 @@ fn failure_at(
     let window = now / settings.window_millis;
     if let Blame::Ambiguous { caller } = failure.blame
         && !matches!(admission, Admission::Probe { .. })
-        && !first_for_caller(store, provider, caller, window)
+        && !first_for_caller(counters, provider, caller, window, settings)
     {
         return;
     }
     let count_key = format!("cb:{provider}:failures:{window}");
-    let failures = match store.increment(&count_key, 1) {
+    let failures = match counters.add(&count_key, 1, settings.counter_ttl_secs()) {
         Ok(count) => {
-            if count == 1 {
-                let _ = store.delete(&format!(
+            if count == 1 && !counters.forgets() {
+                let _ = counters.remove(&[format!(
                     "cb:{provider}:failures:{}",
                     window.saturating_sub(2)
-                ));
+                )]);
             }
             count
         }
@@ -155,7 +180,7 @@ fn failure_at(
     };
     let probe_failed = matches!(admission, Admission::Probe { .. });
     if let Admission::Probe { lease } = admission {
-        let _ = store.delete(lease);
+        let _ = counters.remove(std::slice::from_ref(lease));
     }
     if failure.open_now || probe_failed || failures >= settings.failures {
         let until = now + settings.cooldown_millis;
@@ -169,17 +194,26 @@ fn failure_at(
 
 /// Whether this is `caller`'s first ambiguous failure of `provider` in
 /// `window`. The marker of two windows back is deleted when a new one is
-/// made, as the failure counters are; a store error counts the failure.
-fn first_for_caller(store: &impl Kv, provider: &str, caller: &str, window: u64) -> bool {
+/// made, as the failure counters are; a counters error counts the failure.
+fn first_for_caller(
+    counters: &impl Counters,
+    provider: &str,
+    caller: &str,
+    window: u64,
+    settings: &Settings,
+) -> bool {
     let digest = wws_guest::digest::sha256_hex(caller);
     let caller = &digest[..16];
-    match store.increment(&format!("cb:{provider}:caller:{caller}:{window}"), 1) {
-        Ok(1) => {
-            let old = window.saturating_sub(2);
-            let _ = store.delete(&format!("cb:{provider}:caller:{caller}:{old}"));
+    let marker = format!("cb:{provider}:caller:{caller}:{window}");
+    match counters.claim(&marker, settings.counter_ttl_secs()) {
+        Ok(true) => {
+            if !counters.forgets() {
+                let old = window.saturating_sub(2);
+                let _ = counters.remove(&[format!("cb:{provider}:caller:{caller}:{old}")]);
+            }
             true
         }
-        Ok(_) => false,
+        Ok(false) => false,
         Err(_) => true,
     }
 }
@@ -190,7 +224,7 @@ fn parse_millis(value: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use wws_guest::kv::MemoryKv;
+    use wws_guest::kv::{CountersOnKv, MemoryKv};
 
     use super::*;
 
@@ -201,59 +235,87 @@ mod tests {
     };
     const NOW: u64 = 1_000_000;
 
-    fn fail(store: &MemoryKv, admission: &Admission, blame: Blame<'_>, now: u64) {
+    fn fail(counters: &CountersOnKv<MemoryKv>, admission: &Admission, blame: Blame<'_>, now: u64) {
         let failure = Failure {
             open_now: false,
             blame,
         };
-        failure_at(store, "p", admission, failure, &SETTINGS, now);
+        failure_at(
+            counters.store(),
+            counters,
+            "p",
+            admission,
+            failure,
+            &SETTINGS,
+            now,
+        );
     }
 
     #[test]
     fn the_circuit_opens_at_the_failure_count_for_the_cooldown() {
-        let store = MemoryKv::default();
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let store = counters.store();
         for _ in 0..2 {
-            fail(&store, &Admission::Closed, Blame::Provider, NOW);
-            assert_eq!(admit_at(&store, "p", &SETTINGS, NOW), Admission::Closed);
+            fail(&counters, &Admission::Closed, Blame::Provider, NOW);
+            assert_eq!(
+                admit_at(store, &counters, "p", &SETTINGS, NOW),
+                Admission::Closed
+            );
         }
-        fail(&store, &Admission::Closed, Blame::Provider, NOW);
+        fail(&counters, &Admission::Closed, Blame::Provider, NOW);
         assert_eq!(
-            admit_at(&store, "p", &SETTINGS, NOW + 2_500),
+            admit_at(store, &counters, "p", &SETTINGS, NOW + 2_500),
             Admission::Skip { retry_in_secs: 8 }
         );
-        assert_eq!(admit_at(&store, "other", &SETTINGS, NOW), Admission::Closed);
+        assert_eq!(
+            admit_at(store, &counters, "other", &SETTINGS, NOW),
+            Admission::Closed
+        );
     }
 
     #[test]
     fn an_unmistakable_failure_opens_at_once() {
-        let store = MemoryKv::default();
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let store = counters.store();
         let failure = Failure {
             open_now: true,
             blame: Blame::Provider,
         };
-        failure_at(&store, "p", &Admission::Closed, failure, &SETTINGS, NOW);
+        failure_at(
+            store,
+            &counters,
+            "p",
+            &Admission::Closed,
+            failure,
+            &SETTINGS,
+            NOW,
+        );
         assert!(matches!(
-            admit_at(&store, "p", &SETTINGS, NOW),
+            admit_at(store, &counters, "p", &SETTINGS, NOW),
             Admission::Skip { .. }
         ));
     }
 
     #[test]
     fn after_the_cooldown_one_probe_goes_and_its_success_closes() {
-        let store = MemoryKv::default();
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let store = counters.store();
         for _ in 0..3 {
-            fail(&store, &Admission::Closed, Blame::Provider, NOW);
+            fail(&counters, &Admission::Closed, Blame::Provider, NOW);
         }
         let later = NOW + SETTINGS.cooldown_millis + 1;
-        let probe = admit_at(&store, "p", &SETTINGS, later);
+        let probe = admit_at(store, &counters, "p", &SETTINGS, later);
         assert!(matches!(probe, Admission::Probe { .. }), "{probe:?}");
         assert_eq!(
-            admit_at(&store, "p", &SETTINGS, later),
+            admit_at(store, &counters, "p", &SETTINGS, later),
             Admission::Skip { retry_in_secs: 1 },
             "a second request waits for the probe"
         );
-        success_at(&store, "p", &probe);
-        assert_eq!(admit_at(&store, "p", &SETTINGS, later), Admission::Closed);
+        success_at(store, &counters, "p", &probe);
+        assert_eq!(
+            admit_at(store, &counters, "p", &SETTINGS, later),
+            Admission::Closed
+        );
         assert!(
             !store.key_list().iter().any(|key| key.contains(":probe:")),
             "the probe's lease is given back: {:?}",
@@ -263,55 +325,71 @@ mod tests {
 
     #[test]
     fn a_failed_probe_opens_the_circuit_again() {
-        let store = MemoryKv::default();
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let store = counters.store();
         for _ in 0..3 {
-            fail(&store, &Admission::Closed, Blame::Provider, NOW);
+            fail(&counters, &Admission::Closed, Blame::Provider, NOW);
         }
         let later = NOW + SETTINGS.cooldown_millis + 1;
-        let probe = admit_at(&store, "p", &SETTINGS, later);
-        fail(&store, &probe, Blame::Ambiguous { caller: "tenant" }, later);
+        let probe = admit_at(store, &counters, "p", &SETTINGS, later);
+        fail(
+            &counters,
+            &probe,
+            Blame::Ambiguous { caller: "tenant" },
+            later,
+        );
         assert_eq!(
-            admit_at(&store, "p", &SETTINGS, later),
+            admit_at(store, &counters, "p", &SETTINGS, later),
             Admission::Skip { retry_in_secs: 10 }
         );
     }
 
     #[test]
     fn one_caller_counts_once_per_window_for_failures_it_may_have_caused() {
-        let store = MemoryKv::default();
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let store = counters.store();
         for _ in 0..10 {
             fail(
-                &store,
+                &counters,
                 &Admission::Closed,
                 Blame::Ambiguous { caller: "noisy" },
                 NOW,
             );
         }
-        assert_eq!(admit_at(&store, "p", &SETTINGS, NOW), Admission::Closed);
+        assert_eq!(
+            admit_at(store, &counters, "p", &SETTINGS, NOW),
+            Admission::Closed
+        );
         for caller in ["a", "b"] {
-            fail(&store, &Admission::Closed, Blame::Ambiguous { caller }, NOW);
+            fail(
+                &counters,
+                &Admission::Closed,
+                Blame::Ambiguous { caller },
+                NOW,
+            );
         }
         assert!(matches!(
-            admit_at(&store, "p", &SETTINGS, NOW),
+            admit_at(store, &counters, "p", &SETTINGS, NOW),
             Admission::Skip { .. }
         ));
     }
 
     #[test]
     fn failure_counters_two_windows_back_are_deleted() {
-        let store = MemoryKv::default();
-        fail(&store, &Admission::Closed, Blame::Provider, NOW);
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let store = counters.store();
+        fail(&counters, &Admission::Closed, Blame::Provider, NOW);
         fail(
-            &store,
+            &counters,
             &Admission::Closed,
             Blame::Provider,
             NOW + 2 * SETTINGS.window_millis,
         );
-        let counters: Vec<String> = store
+        let failures: Vec<String> = store
             .key_list()
             .into_iter()
             .filter(|key| key.contains(":failures:"))
             .collect();
-        assert_eq!(counters, [format!("cb:p:failures:{}", NOW / 30_000 + 2)]);
+        assert_eq!(failures, [format!("cb:p:failures:{}", NOW / 30_000 + 2)]);
     }
 }

@@ -158,6 +158,9 @@ fn stream_through(
         writer.finish();
         return Some(meter.used());
     }
+    if piped == Piped::OutOfTime {
+        return out_of_time(writer, request, &tap);
+    }
     let remainder = tap.remainder();
     let continued = match (piped, tap.partial_text()) {
         // An unfinished last event is not sent: the continuation follows.
@@ -211,6 +214,21 @@ fn stream_through(
         // A refused request costs what the provider says, else nothing.
         _ => Some(tap.total_tokens().unwrap_or(0)),
     }
+}
+
+/// Ends a stream the deadline cut short with the in-band error and the end
+/// marker; any other body is aborted, as the platform would. What the
+/// answer cost is then only known for a stream that was metered.
+fn out_of_time(mut writer: Writer, request: &ChatRequest, tap: &UsageTap) -> Option<u64> {
+    access_log::error("deadline_reached");
+    if !request.is_stream() {
+        writer.abort();
+        return None;
+    }
+    writer.write_all(request.dialect().deadline_ending().as_bytes());
+    writer.finish();
+    tap.total_tokens()
+        .or_else(|| tap.meter_to_carry().map(|meter| meter.used()))
 }
 
 /// The principal's token budget to enforce while the stream passes: its

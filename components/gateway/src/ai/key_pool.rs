@@ -17,12 +17,15 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use wws_guest::kv::{Kv, Store};
+use wws_guest::kv::{Counters, SharedCounters};
 
 /// Set aside this long when a 429 names no `Retry-After`.
 const RATE_LIMITED_SECS: u64 = 30;
 /// A key the provider refuses (401/403) is likely revoked: longer.
 const REFUSED_SECS: u64 = 300;
+
+/// A key's in-flight counter is read in its minute and the next.
+const COUNTER_TTL_SECS: u32 = 180;
 
 /// The index of the key to use: fewest in flight among those `available`
 /// (`None` = set aside or tried already), ties broken from `start` on.
@@ -57,8 +60,8 @@ pub struct Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let (Some(counter), Ok(store)) = (&self.counter, Store::open_default()) {
-            let _ = store.increment(counter, -1);
+        if let Some(counter) = &self.counter {
+            let _ = SharedCounters.add(counter, -1, 0);
         }
     }
 }
@@ -99,33 +102,28 @@ pub fn lease(provider: &str, keys: &[String], tried: &[usize]) -> Option<Lease> 
     }
     let now_ms = wws_guest::time::now_millis();
     let minute = now_ms / 60_000;
-    let store = Store::open_default().ok();
-    let aside = store
-        .as_ref()
-        .map(|store| set_aside(store, provider, now_ms))
-        .unwrap_or_default();
+    let counters = SharedCounters;
+    let aside = set_aside(&counters, provider, now_ms);
+    // Both minutes of every key in one read: one round trip on Redis.
+    let windows: Vec<String> = (0..keys.len())
+        .flat_map(|index| {
+            [minute, minute.saturating_sub(1)].map(|minute| counter_key(provider, index, minute))
+        })
+        .collect();
+    let counts = counters.read(&windows).unwrap_or_default();
     let in_flight: Vec<Option<i64>> = (0..keys.len())
         .map(|index| {
             if tried.contains(&index) || aside.contains_key(&index) {
                 return None;
             }
-            // Unreadable counts read as idle: a store fault must not stop calls.
-            let count = |minute| {
-                store.as_ref().map_or(0, |store| {
-                    store
-                        .counter(&counter_key(provider, index, minute))
-                        .unwrap_or(0)
-                })
-            };
-            Some(count(minute) + count(minute.saturating_sub(1)))
+            let count = |slot: usize| counts.get(2 * index + slot).copied().unwrap_or(0);
+            Some(count(0) + count(1))
         })
         .collect();
     let start = (now_ms % keys.len() as u64) as usize;
     let index = choose(&in_flight, start)?;
-    let counter = store.and_then(|store| {
-        let key = counter_key(provider, index, minute);
-        store.increment(&key, 1).ok().map(|_| key)
-    });
+    let key = counter_key(provider, index, minute);
+    let counter = counters.add(&key, 1, COUNTER_TTL_SECS).ok().map(|_| key);
     Some(Lease {
         index,
         key: keys[index].clone(),
@@ -135,13 +133,11 @@ pub fn lease(provider: &str, keys: &[String], tried: &[usize]) -> Option<Lease> 
 
 /// Sets the leased key aside for `secs`.
 pub fn put_aside(provider: &str, lease: &Lease, secs: u64) {
-    let Ok(store) = Store::open_default() else {
-        return;
-    };
     let now_ms = wws_guest::time::now_millis();
     let until = now_ms.saturating_add(secs.saturating_mul(1000));
     let key = aside_key(provider);
-    let _ = store.swap_if(&key, |current| {
+    let ttl_secs = u32::try_from(secs.saturating_add(1)).unwrap_or(u32::MAX);
+    let _ = SharedCounters.swap_if(&key, ttl_secs, |current| {
         let mut aside = current.map(parse_aside).unwrap_or_default();
         aside.retain(|_, until| *until > now_ms);
         aside.insert(lease.index, until);
@@ -154,9 +150,9 @@ pub fn put_aside(provider: &str, lease: &Lease, secs: u64) {
 }
 
 /// The keys set aside now, by index, with when each comes back.
-fn set_aside(store: &Store, provider: &str, now_ms: u64) -> BTreeMap<usize, u64> {
-    let mut aside = store
-        .get(&aside_key(provider))
+fn set_aside(counters: &impl Counters, provider: &str, now_ms: u64) -> BTreeMap<usize, u64> {
+    let mut aside = counters
+        .record(&aside_key(provider))
         .ok()
         .flatten()
         .map(|bytes| parse_aside(&bytes))

@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 
 use serde_json::{Map, Value, json};
-use wws_guest::kv::{Kv, Store};
+use wws_guest::kv::{Counters, SharedCounters};
 
 use crate::config;
 
@@ -59,11 +59,8 @@ pub fn flush() {
     if noted.is_empty() {
         return;
     }
-    let Ok(store) = Store::open_default() else {
-        return;
-    };
     for (key, count) in totals(&noted) {
-        let _ = store.increment(&key, count);
+        let _ = SharedCounters.add(&key, count, 0);
     }
 }
 
@@ -82,20 +79,22 @@ fn totals(noted: &[(String, Event)]) -> Vec<(String, i64)> {
 /// `{"primary": {"requests": n, "errors": n, "fallbacks": n}, ...}`, with
 /// `"keys": [calls per key index]` for a provider with a pool of keys.
 pub fn snapshot() -> Result<Value, wws_guest::kv::KvError> {
-    let store = Store::open_default()?;
     let mut providers = Map::new();
     for provider in config::PROVIDERS {
         let mut counts = Map::new();
-        for event in Event::ALL {
-            let count = store.counter(&key(provider, event))?;
+        let events: Vec<String> = Event::ALL
+            .iter()
+            .map(|event| key(provider, *event))
+            .collect();
+        for (event, count) in Event::ALL.iter().zip(SharedCounters.read(&events)?) {
             counts.insert(event.name(), json!(count));
         }
         let pool = config::key_count(provider);
         if pool > 1 {
-            let calls = (0..pool)
-                .map(|index| store.counter(&key(provider, Event::Key(index))))
-                .collect::<Result<Vec<_>, _>>()?;
-            counts.insert("keys".into(), json!(calls));
+            let keys: Vec<String> = (0..pool)
+                .map(|index| key(provider, Event::Key(index)))
+                .collect();
+            counts.insert("keys".into(), json!(SharedCounters.read(&keys)?));
         }
         providers.insert(provider.into(), Value::Object(counts));
     }
