@@ -1,9 +1,13 @@
 //! `cargo xtask <command>`: the project's build, run and test entry points.
 //!
-//! - `build`: builds the five components for `wasm32-wasip2` and composes
-//!   them into `target/wws.wasm`, refusing imports no supported host provides;
+//! - `build [--platform spin|akamai]...`: builds the components for
+//!   `wasm32-wasip2` and composes them into `target/wws.wasm` (self-hosted
+//!   Spin and wws-host, the default) or the edge build
+//!   `target/wws-akamai.wasm` (Akamai Functions and Fermyon Cloud), refusing
+//!   imports a host it is meant for does not provide;
 //! - `up [args]`: builds, then serves the app with `wws-host up [args]`;
-//! - `test`: builds, then runs every unit and integration test;
+//! - `test`: builds for every platform, then runs every unit and
+//!   integration test;
 //! - `bench [--seconds N] [--upstream-latency-ms N]`: the benchmark (see
 //!   BENCHMARKS.md), on SQLite and on a Redis it starts itself; with
 //!   `--peers`, WWS next to LiteLLM and the Portkey gateway, which it
@@ -20,6 +24,7 @@ mod imports;
 mod modules;
 mod node;
 mod peers;
+mod platform;
 mod redis;
 mod sdk;
 mod soak;
@@ -30,15 +35,17 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use platform::Platform;
+
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     let root = workspace_root();
     match command.as_str() {
-        "build" => components::build(&root).map(|_| ()),
+        "build" => components::build(&root, &platforms(&rest)?).map(drop),
         "up" => {
-            components::build(&root)?;
+            components::build(&root, &[Platform::Spin])?;
             components::cargo(
                 &root,
                 &[
@@ -49,7 +56,8 @@ fn main() -> Result<()> {
             )
         }
         "test" => {
-            components::build(&root)?;
+            // The suite runs the edge build too, under wws-host's emulation.
+            components::build(&root, &[Platform::Spin, Platform::Akamai])?;
             // The shared-store tests need a Redis: the caller's, or our own.
             let _redis = match std::env::var("WWS_TEST_REDIS_URL") {
                 Ok(_) => None,
@@ -79,7 +87,7 @@ fn main() -> Result<()> {
             )
         }
         "bench" => {
-            components::build(&root)?;
+            components::build(&root, &[Platform::Spin, Platform::Akamai])?;
             components::cargo(
                 &root,
                 &["build", "--release", "-p", "wws-host", "-p", "wws-bench"],
@@ -112,9 +120,25 @@ fn main() -> Result<()> {
         "fuzz" => fuzz::run(&root, &rest),
         "modules" => modules::run(&root),
         _ => bail!(
-            "usage: cargo xtask <build | up [wws-host args] | test [cargo test args] | bench [--peers] [options] | soak [--minutes N] [--store sqlite|redis] | fuzz [--seconds N] [target...] | modules>"
+            "usage: cargo xtask <build [--platform spin|akamai]... | up [wws-host args] | test [cargo test args] | bench [--peers] [options] | soak [--minutes N] [--store sqlite|redis] | fuzz [--seconds N] [target...] | modules>"
         ),
     }
+}
+
+/// `--platform NAME`, any number of times; the self-hosted build when none.
+fn platforms(args: &[String]) -> Result<Vec<Platform>> {
+    let mut platforms = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--platform", Some(name)) => platforms.push(Platform::parse(name)?),
+            _ => bail!("usage: cargo xtask build [--platform spin|akamai]..."),
+        }
+    }
+    if platforms.is_empty() {
+        platforms.push(Platform::Spin);
+    }
+    Ok(platforms)
 }
 
 fn strs(args: &[String]) -> Vec<&str> {

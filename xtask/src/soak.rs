@@ -25,7 +25,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             other => bail!("--store takes sqlite or redis, not {other:?}"),
         };
     }
-    crate::components::build(root)?;
+    crate::components::build(root, &[crate::platform::Platform::Spin])?;
     crate::components::cargo(
         root,
         &["build", "--release", "-p", "wws-host", "-p", "wws-bench"],
