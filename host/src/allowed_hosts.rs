@@ -10,10 +10,14 @@
 //! Parsing splits the entry exactly where Spin does (at the last `:`), so
 //! the same entries fail, with Spin's words.
 
+mod address;
+
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use url::Host;
+
+use address::Target;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -92,6 +96,25 @@ impl AllowedHosts {
         self.rules
             .iter()
             .any(|rule| rule.allows(scheme, &host, port))
+    }
+
+    /// Whether a guest may connect to `address`, an address for an
+    /// interface whose scheme is `default_scheme` (`"redis"` for
+    /// `fermyon:spin/redis`), read as Spin's `check_url` reads it (see
+    /// [`address`]). `Err` carries the reason, fit to log: the scheme and
+    /// authority only, never user information.
+    pub fn allows_address(&self, address: &str, default_scheme: &str) -> Result<(), String> {
+        let Some(target) = Target::parse(address, default_scheme) else {
+            return Err("the address could not be parsed as a URL".into());
+        };
+        if self.allows(&target.scheme, &target.host, target.port) {
+            return Ok(());
+        }
+        Err(format!(
+            "{}://{} is not in allowed_outbound_hosts",
+            target.scheme,
+            target.authority()
+        ))
     }
 }
 
@@ -336,5 +359,38 @@ mod tests {
         // Spin splits at the last ':', so a bracketed address needs a port.
         assert!(error("https://[::2]").starts_with("Invalid allowed host port \"2]\""));
         assert!(error("insecure:allow-all").contains("use '*://*:*' instead"));
+    }
+
+    #[test]
+    fn redis_addresses_are_checked_as_spin_checks_them() {
+        let allowed = AllowedHosts::parse(&[
+            "redis://127.0.0.1:6399",
+            "redis://cache.example.com",
+            "rediss://*.upstash.io:6380",
+        ])
+        .unwrap();
+        let allows = |address: &str| allowed.allows_address(address, "redis").is_ok();
+        assert!(allows("redis://127.0.0.1:6399"));
+        assert!(allows("redis://user:p@ss@127.0.0.1:6399/0"));
+        assert!(allows("127.0.0.1:6399"), "the scheme is supplied");
+        assert!(!allows("redis://127.0.0.1:6379"));
+        assert!(allows("redis://cache.example.com"), "redis' port 6379");
+        assert!(allows("redis://cache.example.com:6379"));
+        assert!(
+            !allows("rediss://cache.example.com"),
+            "rediss has no default port"
+        );
+        assert!(allows("rediss://eu1.upstash.io:6380"));
+        assert!(!allows("redis://eu1.upstash.io:6380"));
+        assert!(!allows("not a url"));
+        let refused = allowed
+            .allows_address("redis://user:secret@10.0.0.1:6379", "redis")
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            "redis://10.0.0.1:6379 is not in allowed_outbound_hosts"
+        );
+        let any = AllowedHosts::parse(&["*://*:*"]).unwrap();
+        assert!(any.allows_address("rediss://anything:1", "redis").is_ok());
     }
 }

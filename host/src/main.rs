@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
-use wws_host::{HostOptions, Limits, Server};
+use wws_host::{HostOptions, Limits, Platform, Server};
 
 #[derive(Parser)]
 #[command(
@@ -26,7 +27,8 @@ memory) and wasi:config. The same spin.toml and runtime config files work with `
 wws-host up                                       # spin.toml here, SQLite in .spin/, port 3000\n  \
 wws-host up --demo                                # built-in mock providers, token demo-token\n  \
 wws-host up --listen 0.0.0.0:80 --runtime-config-file runtime-config-redis.toml\n  \
-wws-host check --runtime-config-file runtime-config-redis.toml\n\n\
+wws-host check --runtime-config-file runtime-config-redis.toml\n  \
+wws-host up -f spin-akamai.toml --platform akamai    # as Akamai Functions: its interfaces and quotas\n\n\
 Variables come from --variable, then SPIN_VARIABLE_<NAME> in the environment, then \
 SPIN_VARIABLE_<NAME> lines of .env in the working directory (as spin up reads them), then \
 the manifest's defaults. Logs: one JSON line per request on stderr \
@@ -92,6 +94,32 @@ struct AppArgs {
     /// manifest).
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Behave as this platform: link only the host interfaces it provides
+    /// (akamai and fermyon-cloud have no wasi:keyvalue/atomics) and hold
+    /// the app to its published quotas (key and value sizes, key-value
+    /// reads and writes per second, memory, a 30 s handler). Each breach
+    /// prints a line starting `wws-host: platform quota exceeded:`.
+    #[arg(long, value_enum, default_value_t = PlatformArg(Platform::Spin))]
+    platform: PlatformArg,
+}
+
+/// `--platform`'s values, named and listed by the library's [`Platform`].
+#[derive(Clone, Copy)]
+struct PlatformArg(Platform);
+
+impl ValueEnum for PlatformArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const VARIANTS: [PlatformArg; 3] = [
+            PlatformArg(Platform::ALL[0]),
+            PlatformArg(Platform::ALL[1]),
+            PlatformArg(Platform::ALL[2]),
+        ];
+        &VARIANTS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(self.0.spec().title))
+    }
 }
 
 /// How long a client may take and how much it may hold (see `Limits`).
@@ -150,6 +178,7 @@ impl AppArgs {
             state_dir: self.state_dir,
             limits: Limits::default(),
             spin_costs: false,
+            platform: self.platform.0,
         }
     }
 }
@@ -244,7 +273,13 @@ async fn up(
             wws_host::demo::DEMO_TOKEN
         );
     }
-    server.serve(listener, shutdown_signal()).await?;
+    if server.platform() != Platform::Spin {
+        println!("{}", cli::platform::banner_line(server.platform()));
+    }
+    server.clone().serve(listener, shutdown_signal()).await?;
+    if let Some(summary) = cli::platform::breach_summary(&server) {
+        eprintln!("{summary}");
+    }
     println!("Shut down cleanly");
     Ok(())
 }

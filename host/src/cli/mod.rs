@@ -1,4 +1,6 @@
-//! The command line's presentation: the start-up banner and `check`.
+//! The command line's presentation: the start-up banner, `--platform`'s
+//! lines and `check`.
 
 pub mod banner;
 pub mod check;
+pub mod platform;

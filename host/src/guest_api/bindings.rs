@@ -1,6 +1,6 @@
-//! Host-side bindings of Spin's key-value and configuration interfaces,
-//! generated from the project's own `wit/` so guest and host share one
-//! definition.
+//! Host-side bindings of Spin's key-value, configuration and outbound Redis
+//! interfaces, generated from the project's own `wit/` so guest and host
+//! share one definition.
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -9,5 +9,6 @@ wasmtime::component::bindgen!({
     with: {
         "wasi:keyvalue/store.bucket": crate::guest_api::resources::KvBucket,
         "wasi:keyvalue/atomics.cas": crate::guest_api::resources::KvCas,
+        "fermyon:spin/redis.connection": crate::guest_api::resources::RedisConnection,
     },
 });

@@ -1,11 +1,15 @@
 //! `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft2` for guests, backed by
-//! the configured [`KvStore`]s.
+//! the configured [`KvStore`]s, held to the platform's key-value quotas
+//! (`--platform`) before anything reaches a store. Spin itself limits
+//! neither keys nor values, so a refusal is the platform's: `other` with a
+//! message that says "quota", naming the quota and never the key.
 
 use wasmtime::component::Resource;
 
 use super::bindings::wasi::keyvalue::{atomics, batch, store};
 use super::resources::{KvBucket, KvCas};
 use crate::kv::{KvError, KvStore};
+use crate::platform::{KvAccess, QuotaExceeded};
 use crate::state::WwsState;
 
 fn other(error: KvError) -> store::Error {
@@ -13,7 +17,34 @@ fn other(error: KvError) -> store::Error {
     store::Error::Other(error.to_string())
 }
 
+fn refused(exceeded: QuotaExceeded) -> store::Error {
+    store::Error::Other(exceeded.to_string())
+}
+
+/// One item of an operation, as the quotas see it: its key and the value
+/// it writes, if any.
+type Item<'a> = (&'a str, Option<&'a [u8]>);
+
 impl WwsState {
+    /// Holds `count` operations on `items` to the platform's quotas: every
+    /// key and value within its size, then all of them within this second's
+    /// rate, or none is done.
+    fn within_quotas<'a>(
+        &self,
+        access: KvAccess,
+        count: usize,
+        items: impl IntoIterator<Item = Item<'a>>,
+    ) -> Result<(), store::Error> {
+        let Some(meter) = &self.quotas else {
+            return Ok(());
+        };
+        for (key, value) in items {
+            meter.check_sizes(key, value).map_err(refused)?;
+        }
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        meter.admit(access, count).map_err(refused)
+    }
+
     fn bucket(&self, bucket: &Resource<KvBucket>) -> wasmtime::Result<KvStore> {
         Ok(self.table.get(bucket)?.store.clone())
     }
@@ -97,6 +128,9 @@ impl store::HostBucket for WwsState {
         bucket: Resource<KvBucket>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
+        if let Err(refusal) = self.within_quotas(KvAccess::Read, 1, [(key.as_str(), None)]) {
+            return Ok(Err(refusal));
+        }
         let store = self.bucket(&bucket)?;
         Ok(self.read(store.get(&key)).await)
     }
@@ -107,6 +141,10 @@ impl store::HostBucket for WwsState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
+        let item = (key.as_str(), Some(value.as_slice()));
+        if let Err(refusal) = self.within_quotas(KvAccess::Write, 1, [item]) {
+            return Ok(Err(refusal));
+        }
         let store = self.bucket(&bucket)?;
         Ok(self.write(store.set(&key, &value)).await)
     }
@@ -116,6 +154,9 @@ impl store::HostBucket for WwsState {
         bucket: Resource<KvBucket>,
         key: String,
     ) -> wasmtime::Result<Result<(), store::Error>> {
+        if let Err(refusal) = self.within_quotas(KvAccess::Write, 1, [(key.as_str(), None)]) {
+            return Ok(Err(refusal));
+        }
         let store = self.bucket(&bucket)?;
         Ok(self.write(store.delete(&key)).await)
     }
@@ -125,6 +166,9 @@ impl store::HostBucket for WwsState {
         bucket: Resource<KvBucket>,
         key: String,
     ) -> wasmtime::Result<Result<bool, store::Error>> {
+        if let Err(refusal) = self.within_quotas(KvAccess::Read, 1, [(key.as_str(), None)]) {
+            return Ok(Err(refusal));
+        }
         let store = self.bucket(&bucket)?;
         Ok(self.read(store.exists(&key)).await)
     }
@@ -140,6 +184,9 @@ impl store::HostBucket for WwsState {
             return Ok(Err(store::Error::Other(
                 "list_keys: cursor not supported".into(),
             )));
+        }
+        if let Err(refusal) = self.within_quotas(KvAccess::Read, 1, []) {
+            return Ok(Err(refusal));
         }
         let store = self.bucket(&bucket)?;
         Ok(self
@@ -161,6 +208,9 @@ impl atomics::Host for WwsState {
         key: String,
         delta: i64,
     ) -> wasmtime::Result<Result<i64, store::Error>> {
+        if let Err(refusal) = self.within_quotas(KvAccess::Write, 1, [(key.as_str(), None)]) {
+            return Ok(Err(refusal));
+        }
         let store = self.bucket(&bucket)?;
         Ok(self.write_atomic(store.increment(&key, delta)).await)
     }
@@ -176,6 +226,11 @@ impl atomics::Host for WwsState {
             pending.key.clone(),
             pending.current.clone(),
         );
+        let item = (key.as_str(), Some(value.as_slice()));
+        if let Err(refusal) = self.within_quotas(KvAccess::Write, 1, [item]) {
+            self.table.delete(cas)?;
+            return Ok(Err(atomics::CasError::StoreError(refusal)));
+        }
         match self
             .write_atomic(store.swap(&key, expected.as_deref(), &value))
             .await
@@ -200,6 +255,10 @@ impl atomics::HostCas for WwsState {
         bucket: Resource<KvBucket>,
         key: String,
     ) -> wasmtime::Result<Result<Resource<KvCas>, store::Error>> {
+        // Reading the value to compare against is a read.
+        if let Err(refusal) = self.within_quotas(KvAccess::Read, 1, [(key.as_str(), None)]) {
+            return Ok(Err(refusal));
+        }
         let store = self.bucket(&bucket)?;
         let current = match self.read(store.get(&key)).await {
             Ok(current) => current,
@@ -231,6 +290,10 @@ impl batch::Host for WwsState {
         bucket: Resource<KvBucket>,
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
+        let items = keys.iter().map(|key| (key.as_str(), None));
+        if let Err(refusal) = self.within_quotas(KvAccess::Read, keys.len(), items) {
+            return Ok(Err(refusal));
+        }
         let store = self.bucket(&bucket)?;
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
@@ -247,6 +310,12 @@ impl batch::Host for WwsState {
         bucket: Resource<KvBucket>,
         key_values: Vec<(String, Vec<u8>)>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
+        let items = key_values
+            .iter()
+            .map(|(key, value)| (key.as_str(), Some(value.as_slice())));
+        if let Err(refusal) = self.within_quotas(KvAccess::Write, key_values.len(), items) {
+            return Ok(Err(refusal));
+        }
         let store = self.bucket(&bucket)?;
         for (key, value) in key_values {
             if let Err(error) = self.write(store.set(&key, &value)).await {
@@ -261,6 +330,10 @@ impl batch::Host for WwsState {
         bucket: Resource<KvBucket>,
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
+        let items = keys.iter().map(|key| (key.as_str(), None));
+        if let Err(refusal) = self.within_quotas(KvAccess::Write, keys.len(), items) {
+            return Ok(Err(refusal));
+        }
         let store = self.bucket(&bucket)?;
         for key in keys {
             if let Err(error) = self.write(store.delete(&key)).await {

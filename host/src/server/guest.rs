@@ -11,6 +11,8 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::admission::Claim;
+use super::watch::Stopped;
+use crate::platform::HandlerDeadline;
 use crate::state::WwsState;
 
 /// What a guest run ended in, short of a response.
@@ -44,6 +46,9 @@ pub struct Run<'a> {
     pub state: WwsState,
     pub response_head: Duration,
     pub request_deadline: Duration,
+    /// The platform's handler-duration quota, told whichever deadline ends
+    /// the guest; `None` without one.
+    pub handler_deadline: Option<HandlerDeadline>,
 }
 
 impl Run<'_> {
@@ -58,6 +63,7 @@ impl Run<'_> {
     {
         let mut store = Store::new(self.pre.engine(), self.state);
         install_watch(&mut store);
+        install_memory_quota(&mut store);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
             .data_mut()
@@ -71,14 +77,16 @@ impl Run<'_> {
             .map_err(anyhow::Error::from)?;
         let pre = self.pre.clone();
         let (instantiated, instantiate_time) = tokio::sync::oneshot::channel();
-        let deadline = tokio::time::Instant::now() + self.request_deadline;
+        let request_deadline = self.request_deadline;
+        let deadline = tokio::time::Instant::now() + request_deadline;
+        let handler_deadline = self.handler_deadline;
         // The guest keeps running after its response head is sent: body
         // streaming and background revalidation happen in this task. A
         // guest stalled in a host call is not interrupted by the epoch, so
         // the task's own deadline ends it.
         let task = tokio::spawn(async move {
             let _held = held;
-            tokio::time::timeout_at(deadline, async move {
+            let ran = tokio::time::timeout_at(deadline, async move {
                 let started = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
                 let _ = instantiated.send(started.elapsed());
@@ -87,9 +95,19 @@ impl Run<'_> {
                     .call_handle(&mut store, incoming, out)
                     .await
             })
-            .await
-            .map_err(|_| anyhow!("the guest ran past its request deadline"))?
-            .map_err(anyhow::Error::from)
+            .await;
+            // Either deadline may end a guest: the task's, while it waits
+            // in a host call, or the epoch watch's, while it computes.
+            let stopped_at = match &ran {
+                Err(_) => Some(request_deadline),
+                Ok(Err(error)) => Stopped::behind(error).map(Stopped::limit),
+                Ok(Ok(())) => None,
+            };
+            if let (Some(limit), Some(quota)) = (stopped_at, &handler_deadline) {
+                quota.fired(limit);
+            }
+            ran.map_err(|_| anyhow!("the guest ran past its request deadline"))?
+                .map_err(anyhow::Error::from)
         });
         // Until the head arrives, the guest works for this client only: if
         // the client leaves (hyper drops this future) or the head is late,
@@ -132,6 +150,13 @@ fn install_watch(store: &mut Store<WwsState>) {
         Ok(UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
+}
+
+/// Holds the execution to the platform's memory quota, if it has one.
+fn install_memory_quota(store: &mut Store<WwsState>) {
+    if store.data().memory.is_limited() {
+        store.limiter(|state| &mut state.memory);
+    }
 }
 
 /// A spawned task that is aborted when dropped, unless detached first.

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::engine::INSTANCE_SLOTS;
+use crate::platform::Quotas;
 
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -42,5 +43,42 @@ impl Default for Limits {
             requests_per_client: 128,
             instances: INSTANCE_SLOTS as usize,
         }
+    }
+}
+
+impl Limits {
+    /// These limits, with the platform's handler duration as the longest
+    /// any request may run and wait for its head: a request past it is
+    /// ended by the host, as the platform ends it. Shorter limits of the
+    /// operator's own stay.
+    pub fn within(mut self, quotas: &Quotas) -> Self {
+        if let Some(handler) = quotas.handler_duration {
+            self.request = self.request.min(handler);
+            self.response_head = self.response_head.min(handler);
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Platform;
+
+    #[test]
+    fn a_platform_shortens_the_request_deadlines_only() {
+        let limits = Limits::default().within(&Platform::Akamai.spec().quotas);
+        assert_eq!(limits.request, Duration::from_secs(30));
+        assert_eq!(limits.response_head, Duration::from_secs(30));
+        assert_eq!(limits.header_read, Limits::default().header_read);
+        let shorter = Limits {
+            response_head: Duration::from_secs(5),
+            ..Limits::default()
+        }
+        .within(&Platform::FermyonCloud.spec().quotas);
+        assert_eq!(shorter.response_head, Duration::from_secs(5));
+        assert_eq!(shorter.request, Duration::from_secs(30));
+        let spin = Limits::default().within(&Platform::Spin.spec().quotas);
+        assert_eq!(spin.request, Limits::default().request);
     }
 }

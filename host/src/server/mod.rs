@@ -7,46 +7,38 @@ mod guest;
 mod head;
 mod idle_body;
 mod limits;
+mod linker;
+mod request;
 mod responses;
 pub(crate) mod watch;
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use wasmtime::component::{Linker, ResourceTable};
-use wasmtime_wasi::WasiCtx;
-use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::allowed_hosts::AllowedHosts;
-use crate::guest_api::SpinHost;
 #[cfg(feature = "fault-injection")]
 use crate::kv::KvFaults;
 use crate::kv::{KvStore, SqliteCosts};
 use crate::manifest::App;
-use crate::outbound::{OutboundPolicy, Pool};
+use crate::outbound::Pool;
+use crate::platform::{Platform, Quota, QuotaMeter};
 use crate::runtime_config::RuntimeConfig;
 use crate::spin_costs::SpinCosts;
 use crate::state::{KvStores, WwsState};
 use crate::summary::{Shown, Summary, describe_store};
-use crate::tally::HostCallTally;
 use crate::variables::{Resolved, Sources};
 use admission::PerClient;
-use guest::{GuestError, Held, Run};
-use idle_body::IdleDeadline;
 pub use limits::Limits;
-use responses::Response;
-use watch::Watch;
 
 /// How long in-flight requests may finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,6 +70,9 @@ pub struct HostOptions {
     /// Benchmark mode: charge host calls what Spin charges them (see
     /// [`SpinCosts`]).
     pub spin_costs: bool,
+    /// The platform to behave as (`--platform`): which interfaces are
+    /// linked and which quotas hold.
+    pub platform: Platform,
 }
 
 /// A loaded application, ready to serve.
@@ -97,6 +92,9 @@ pub struct Server {
     pool: Arc<Pool>,
     spin_costs: Option<SpinCosts>,
     summary: Summary,
+    platform: Platform,
+    /// The platform's quotas and their breaches; `None` on plain Spin.
+    quotas: Option<Arc<QuotaMeter>>,
 }
 
 impl Server {
@@ -165,14 +163,12 @@ impl Server {
         }
         let engine = engine::engine()?;
         let component = engine::compiled(&engine, &source)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        SpinHost::add_to_linker::<_, wasmtime::component::HasSelf<WwsState>>(
-            &mut linker,
-            |state| state,
-        )?;
-        let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
+        let pre = linker::pre_instantiate(&engine, &component, options.platform)?;
+        let quotas = QuotaMeter::for_platform(options.platform);
+        let limits = options
+            .limits
+            .clone()
+            .within(&options.platform.spec().quotas);
 
         Ok(Self {
             pre,
@@ -183,13 +179,10 @@ impl Server {
                 faults: options.kv_faults.clone(),
             }),
             spin_http_semantics: options.spin_http_semantics,
-            limits: options.limits.clone(),
             instance_slots: Arc::new(Semaphore::new(
-                options
-                    .limits
-                    .instances
-                    .min(engine::INSTANCE_SLOTS as usize),
+                limits.instances.min(engine::INSTANCE_SLOTS as usize),
             )),
+            limits,
             connections: PerClient::default(),
             requests: PerClient::default(),
             spin_costs: options
@@ -203,7 +196,24 @@ impl Server {
                 stores: described_stores,
                 variables: shown,
             },
+            platform: options.platform,
+            quotas,
         })
+    }
+
+    /// The platform this server behaves as.
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// How often each of the platform's quotas was exceeded so far (each
+    /// time also one `wws-host: platform quota exceeded:` line on stderr);
+    /// empty on plain Spin and while nothing was exceeded.
+    pub fn quota_breaches(&self) -> Vec<(Quota, u64)> {
+        self.quotas
+            .as_ref()
+            .map(|meter| meter.breaches())
+            .unwrap_or_default()
     }
 
     /// Variables whose value looks like JSON (starts with `{` or `[`) but
@@ -316,88 +326,6 @@ impl Server {
             tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}");
         }
         Ok(())
-    }
-
-    async fn handle(
-        self: Arc<Self>,
-        mut request: hyper::Request<Incoming>,
-        client: SocketAddr,
-    ) -> Result<Response, std::convert::Infallible> {
-        let started = Instant::now();
-        if head::head_bytes(request.headers()) > head::MAX_HEAD_BYTES && !self.spin_http_semantics {
-            return Ok(responses::head_too_large(head::MAX_HEAD_BYTES));
-        }
-        if !self.spin_http_semantics && !head::has_usable_authority(&request) {
-            return Ok(responses::no_usable_host());
-        }
-        let method = request.method().clone();
-        // The path only: queries may carry secrets and never reach the log.
-        let path = request.uri().path().to_string();
-        if self.spin_http_semantics {
-            if head::mark_as_spin_does(request.headers_mut(), client).is_none() {
-                return Ok(responses::empty_internal_error());
-            }
-        } else {
-            head::strip_and_mark(request.headers_mut(), client);
-        }
-        let Some(client_share) = self
-            .requests
-            .claim(client.ip(), self.limits.requests_per_client)
-        else {
-            return Ok(responses::busy(
-                "too many requests in progress from this address",
-            ));
-        };
-        let Ok(instance_slot) = self.instance_slots.clone().try_acquire_owned() else {
-            return Ok(responses::busy("every instance is in use"));
-        };
-        let held = Held::new(instance_slot, client_share);
-        let request = request.map(|body| IdleDeadline::new(body, self.limits.body_idle));
-        let run = Run {
-            pre: &self.pre,
-            state: self.fresh_state(HostCallTally::new(&method, &path)),
-            response_head: self.limits.response_head,
-            request_deadline: self.limits.request,
-        };
-        let response = match run.respond(request, held).await {
-            Ok(response) => response,
-            Err(GuestError::NoResponse(limit)) => {
-                tracing::warn!("{method} {path}: no response within {limit:?}; guest stopped");
-                responses::no_response_in_time(limit)
-            }
-            Err(GuestError::Failed(error)) => {
-                tracing::error!("{method} {path}: component failed: {error:#}");
-                responses::internal_error()
-            }
-        };
-        // The component writes the JSON access line operators read; this
-        // one is for debugging the host itself (RUST_LOG=wws_host=debug).
-        tracing::debug!(
-            "{client} \"{method} {path}\" {} {:.3}ms",
-            response.status().as_u16(),
-            started.elapsed().as_secs_f64() * 1000.0
-        );
-        Ok(response)
-    }
-
-    fn fresh_state(&self, calls: HostCallTally) -> WwsState {
-        let mut wasi = WasiCtx::builder();
-        calls.stdio(&mut wasi);
-        WwsState {
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            kv: self.kv.clone(),
-            variables: self.variables.clone(),
-            outbound: OutboundPolicy {
-                allowed: self.allowed_hosts.clone(),
-                pool: self.pool.clone(),
-                spin_costs: self.spin_costs.clone(),
-            },
-            spin_costs: self.spin_costs.clone(),
-            watch: Watch::new(Instant::now(), self.limits.request),
-            calls,
-        }
     }
 }
 

@@ -18,6 +18,23 @@ pub enum Stopped {
     Deadline(Duration),
 }
 
+impl Stopped {
+    /// The limit the guest was stopped at.
+    pub fn limit(&self) -> Duration {
+        match self {
+            Self::Deadline(limit) => *limit,
+        }
+    }
+
+    /// The stop behind a guest's failure, if the watch stopped it: wasmtime
+    /// returns the epoch callback's error as the trap, with context around.
+    pub fn behind(error: &wasmtime::Error) -> Option<&Self> {
+        error
+            .downcast_ref::<Self>()
+            .or_else(|| error.chain().find_map(|cause| cause.downcast_ref::<Self>()))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Watch {
     started: Instant,
@@ -58,5 +75,12 @@ mod tests {
             watch.ticked(start + REQUEST),
             Err(Stopped::Deadline(REQUEST))
         );
+    }
+
+    #[test]
+    fn a_stop_is_found_behind_the_trap() {
+        let trap = wasmtime::Error::new(Stopped::Deadline(REQUEST)).context("wasm backtrace");
+        assert_eq!(Stopped::behind(&trap), Some(&Stopped::Deadline(REQUEST)));
+        assert_eq!(Stopped::behind(&wasmtime::Error::msg("other")), None);
     }
 }

@@ -3,5 +3,6 @@
 
 mod cli;
 mod container;
+mod platform;
 mod shipped_config;
 mod support;
