@@ -7,6 +7,7 @@ mod auth;
 mod auth_faults;
 mod cache;
 mod clients;
+mod edge;
 mod failover;
 mod foundation;
 mod host_limits;
