@@ -44,6 +44,50 @@ impl Host {
         for (name, value) in variables {
             command.arg("--variable").arg(format!("{name}={value}"));
         }
+        Self::spawn(command, state, stderr_log, rust_log, binary)
+    }
+
+    /// The edge build (`spin-akamai.toml`, `target/wws-akamai.wasm`) on
+    /// wws-host standing in for Akamai Functions, its counters in the Redis
+    /// at `redis` under a prefix of its own.
+    pub fn start_edge(
+        binary: &Path,
+        root: &Path,
+        redis: &str,
+        variables: &[(String, String)],
+        stderr_log: Option<&Path>,
+        rust_log: Option<&str>,
+    ) -> Result<Self> {
+        let state = tempfile::tempdir()?;
+        let mut command = Command::new(binary);
+        command
+            .args([
+                "up",
+                "--listen",
+                "127.0.0.1:0",
+                "--platform",
+                "akamai",
+                "-f",
+            ])
+            .arg(root.join("spin-akamai.toml"))
+            .arg("--state-dir")
+            .arg(state.path())
+            .arg("--variable")
+            .arg(format!("redis_address={redis}"))
+            .args(["--variable", "redis_key_prefix=wws-bench:"]);
+        for (name, value) in variables {
+            command.arg("--variable").arg(format!("{name}={value}"));
+        }
+        Self::spawn(command, state, stderr_log, rust_log, binary)
+    }
+
+    fn spawn(
+        mut command: Command,
+        state: tempfile::TempDir,
+        stderr_log: Option<&Path>,
+        rust_log: Option<&str>,
+        binary: &Path,
+    ) -> Result<Self> {
         if let Some(filter) = rust_log {
             command.env("RUST_LOG", filter);
         }

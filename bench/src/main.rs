@@ -131,6 +131,21 @@ async fn count_host_calls(
         )?;
         host_calls::run(&host, &log, store, &scenarios).await?;
     }
+    // The edge build: counters in Redis, so a request's KV writes are
+    // what the platform's 50 writes/s quota sees.
+    if let Some(redis) = &options.redis {
+        let logs = tempfile::tempdir()?;
+        let log = logs.path().join("host-stderr.log");
+        let host = host::Host::start_edge(
+            &options.host,
+            &options.root,
+            redis,
+            &mock::variables(upstream),
+            Some(&log),
+            Some(host_calls::RUST_LOG),
+        )?;
+        host_calls::run(&host, &log, "edge build (KV + Redis)", &scenarios).await?;
+    }
     Ok(())
 }
 
