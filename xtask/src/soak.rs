@@ -1,7 +1,9 @@
-//! `cargo xtask soak [--minutes N] [--store sqlite|redis] [--rate R]
+//! `cargo xtask soak [--minutes N] [--store sqlite|redis|edge] [--rate R]
 //! [--workers W] [--sample-secs S]`: builds, then runs `wws-bench soak`
 //! against a release wws-host on the chosen store (starting a private Redis
-//! for `redis`). Every other option goes to `wws-bench soak` unchanged.
+//! for `redis`, and for `edge`: the edge build on `--platform akamai`, its
+//! counters in that Redis). Every other option goes to `wws-bench soak`
+//! unchanged.
 
 use std::path::Path;
 use std::process::Command;
@@ -12,6 +14,7 @@ use crate::redis::RedisServer;
 
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut redis = false;
+    let mut edge = false;
     let mut rest = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -19,13 +22,19 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             rest.push(arg.as_str());
             continue;
         }
-        redis = match args.next().map(String::as_str) {
-            Some("sqlite") => false,
-            Some("redis") => true,
-            other => bail!("--store takes sqlite or redis, not {other:?}"),
+        (redis, edge) = match args.next().map(String::as_str) {
+            Some("sqlite") => (false, false),
+            Some("redis") => (true, false),
+            Some("edge") => (true, true),
+            other => bail!("--store takes sqlite, redis or edge, not {other:?}"),
         };
     }
-    crate::components::build(root, &[crate::platform::Platform::Spin])?;
+    let platform = if edge {
+        crate::platform::Platform::Akamai
+    } else {
+        crate::platform::Platform::Spin
+    };
+    crate::components::build(root, &[platform])?;
     crate::components::cargo(
         root,
         &["build", "--release", "-p", "wws-host", "-p", "wws-bench"],
@@ -41,6 +50,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .arg(root.join("target/release/wws-host"));
     if let Some(server) = &server {
         command.args(["--redis", &server.url]);
+    }
+    if edge {
+        command.arg("--edge");
     }
     let status = command
         .args(rest)

@@ -29,6 +29,8 @@ struct Options {
     root: PathBuf,
     host: PathBuf,
     redis: Option<String>,
+    /// The edge build on `--platform akamai`, its counters in `redis`.
+    edge: bool,
     duration: Duration,
     sample_every: Duration,
     rate: u32,
@@ -40,6 +42,7 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options> {
         root: PathBuf::from("."),
         host: PathBuf::from("target/release/wws-host"),
         redis: None,
+        edge: false,
         duration: Duration::from_secs(600),
         sample_every: Duration::from_secs(30),
         // Modest: the load generator, the mock and the host share two cores.
@@ -52,6 +55,7 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options> {
             "--root" => options.root = value()?.into(),
             "--host" => options.host = value()?.into(),
             "--redis" => options.redis = Some(value()?),
+            "--edge" => options.edge = true,
             "--minutes" => options.duration = Duration::from_secs(60 * value()?.parse::<u64>()?),
             "--sample-secs" => options.sample_every = Duration::from_secs(value()?.parse()?),
             "--rate" => options.rate = value()?.parse()?,
@@ -61,6 +65,9 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options> {
     }
     if options.duration.is_zero() || options.sample_every.is_zero() || options.rate == 0 {
         bail!("--minutes, --sample-secs and --rate must be above zero");
+    }
+    if options.edge && options.redis.is_none() {
+        bail!("--edge keeps its counters in Redis: give --redis");
     }
     options.workers = options.workers.max(1);
     Ok(options)
@@ -79,23 +86,36 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<()> {
         })
         .await?
     );
-    let host = Host::start(
-        &options.host,
-        &options.root,
-        options.redis.as_deref(),
-        false,
-        &variables(&upstream),
-        Some(&out.join("host-stderr.log")),
-        None,
-    )?;
+    let log = out.join("host-stderr.log");
+    let host = match (&options.redis, options.edge) {
+        (Some(redis), true) => Host::start_edge(
+            &options.host,
+            &options.root,
+            redis,
+            &variables(&upstream),
+            Some(&log),
+            None,
+        )?,
+        (redis, _) => Host::start(
+            &options.host,
+            &options.root,
+            redis.as_deref(),
+            false,
+            &variables(&upstream),
+            Some(&log),
+            None,
+        )?,
+    };
     let store = Arc::new(match &options.redis {
         Some(url) => keys::Store::redis(url)?,
         None => keys::Store::sqlite(host.state_dir()),
     });
-    let store_name = if options.redis.is_some() {
-        "redis"
-    } else {
-        "sqlite"
+    // The edge build's store is the platform's; what grows with traffic
+    // there is the counters in Redis, so those are the keys sampled.
+    let store_name = match (&options.redis, options.edge) {
+        (Some(_), true) => "edge (counters in redis)",
+        (Some(_), false) => "redis",
+        (None, _) => "sqlite",
     };
     eprintln!(
         "soak: {store_name}, {} min at {} req/s from {} workers, a sample every {} s",

@@ -113,6 +113,12 @@ impl Soak {
             ),
         }];
 
+        verdicts.push(Verdict {
+            name: "no platform quota exceeded",
+            passed: self.host_log.quota_breaches == 0,
+            detail: format!("{} breaches logged", self.host_log.quota_breaches),
+        });
+
         let incomplete = self
             .samples
             .iter()
