@@ -11,20 +11,28 @@ use wws_guest::kv::{Counters, Kv, KvError};
 
 use crate::{refusals, session};
 
-/// Entries read per sweep at most, so the request that runs it stays fast.
-const MAX_READS: usize = 2_000;
+/// Entries read (and so at most deleted) per sweep unless `sweep_max_reads`
+/// says otherwise, so the request that runs it stays fast; the edge
+/// manifest sets it within the platform's KV quotas.
+const MAX_READS: u64 = 2_000;
 
 /// One claim a minute: `auth-sweep:<minute>`.
 const MARKER: &str = "auth-sweep";
 
 /// Called after a session or deny entry was written; `now` in seconds.
 pub fn if_due(store: &impl Kv, counters: &impl Counters, now: u64) {
-    if let Err(error) = sweep_if_first(store, counters, now) {
+    let max_reads = wws_guest::config::get_u64("sweep_max_reads", MAX_READS) as usize;
+    if let Err(error) = sweep_if_first(store, counters, now, max_reads) {
         eprintln!("auth: sweep failed: {error}");
     }
 }
 
-fn sweep_if_first(store: &impl Kv, counters: &impl Counters, now: u64) -> Result<(), KvError> {
+fn sweep_if_first(
+    store: &impl Kv,
+    counters: &impl Counters,
+    now: u64,
+    max_reads: usize,
+) -> Result<(), KvError> {
     if !counters.claim_period(MARKER, now / 60, 60)? {
         return Ok(());
     }
@@ -36,7 +44,7 @@ fn sweep_if_first(store: &impl Kv, counters: &impl Counters, now: u64) -> Result
                 || key.starts_with("auth:deny:")
                 || refusals::is_counter(key)
         })
-        .take(MAX_READS);
+        .take(max_reads);
     for key in ours {
         if let Some(dead) = refusals::is_dead(&key, now) {
             if dead {
@@ -84,7 +92,7 @@ mod tests {
         refusals::record(&counters, "192.0.2.1", NOW);
         store.set("cache:x", b"{}").expect("set");
 
-        if_due(store, &counters, NOW);
+        sweep_if_first(store, &counters, NOW, 2_000).expect("sweep");
         let keys = store.key_list();
         let left: Vec<&str> = keys
             .iter()
@@ -102,7 +110,7 @@ mod tests {
         );
 
         assert!(session::save(store, "dead-again", &principal(), NOW - 1));
-        if_due(store, &counters, NOW + 1);
+        sweep_if_first(store, &counters, NOW + 1, 2_000).expect("sweep");
         assert!(
             store
                 .key_list()

@@ -10,9 +10,11 @@ use wws_guest::kv::{Counters, Kv, KvError};
 
 use crate::{entry, key};
 
-/// Entries read per sweep at most, so the write that runs it stays fast;
-/// the rest wait for the next minute.
-const MAX_READS: usize = 2_000;
+/// Entries read (and so at most deleted) per sweep unless `sweep_max_reads`
+/// says otherwise, so the write that runs it stays fast; the rest wait for
+/// the next minute. The edge manifest sets it within the platform's KV
+/// quotas.
+const MAX_READS: u64 = 2_000;
 
 const SWEEP_EVERY_MILLIS: u64 = 60_000;
 
@@ -21,7 +23,8 @@ const MARKER: &str = "cache-sweep";
 
 /// Called after an entry was written.
 pub fn if_due(store: &impl Kv, counters: &impl Counters, now_millis: u64) {
-    if let Err(error) = sweep_if_first(store, counters, now_millis) {
+    let max_reads = wws_guest::config::get_u64("sweep_max_reads", MAX_READS) as usize;
+    if let Err(error) = sweep_if_first(store, counters, now_millis, max_reads) {
         eprintln!("cache: sweep failed: {error}");
     }
 }
@@ -30,6 +33,7 @@ fn sweep_if_first(
     store: &impl Kv,
     counters: &impl Counters,
     now_millis: u64,
+    max_reads: usize,
 ) -> Result<(), KvError> {
     let minute = now_millis / SWEEP_EVERY_MILLIS;
     if !counters.claim_period(MARKER, minute, (SWEEP_EVERY_MILLIS / 1000) as u32)? {
@@ -39,7 +43,7 @@ fn sweep_if_first(
         .keys()?
         .into_iter()
         .filter(|stored| key::path_of(stored).is_some())
-        .take(MAX_READS);
+        .take(max_reads);
     for stored in entries {
         let Some(bytes) = store.get(&stored)? else {
             continue;
@@ -100,7 +104,7 @@ mod tests {
         store.set(&dead, &stored(1_000)).expect("set");
         store.set(&garbage, b"not an entry").expect("set");
         store.set("auth:session:x", b"{}").expect("set");
-        sweep_if_first(store, &counters, 5_000_000).expect("sweep");
+        sweep_if_first(store, &counters, 5_000_000, 2_000).expect("sweep");
         let keys = store.key_list();
         assert!(keys.contains(&live), "{keys:?}");
         assert!(
