@@ -39,13 +39,22 @@ pub mod fuzzing {
 }
 
 use bindings::exports::mylder::wws::auth::{AuthError, AuthSource, Guest, Identity};
-use bindings::mylder::wws::types::{Principal, RequestInfo};
+use bindings::mylder::wws::types::{Principal, RequestInfo, StoreOperations};
 use settings::{Settings, Verification};
 use wws_guest::{config, digest, kv, time};
 
 struct AuthGuard;
 
 impl Guest for AuthGuard {
+    fn operations() -> StoreOperations {
+        let counted = wws_guest::kv::operations();
+        StoreOperations {
+            kv_reads: counted.kv_reads,
+            kv_writes: counted.kv_writes,
+            counter_calls: counted.counter_calls,
+        }
+    }
+
     fn settings_problems() -> Vec<String> {
         api_keys(&Settings::load());
         Verification::load();

@@ -27,6 +27,7 @@ pub mod fuzzing {
 use bindings::exports::mylder::wws::cache::{
     CachedResponse, Freshness, Guest, Hit, KeyInput, Lifetimes, Policy,
 };
+use bindings::mylder::wws::types::StoreOperations;
 use wws_guest::kv::Kv;
 use wws_guest::{config, kv, time};
 
@@ -53,6 +54,15 @@ impl Guest for CacheManager {
                 stale_secs: policy.stale_secs,
                 stale_if_error_secs: policy.stale_if_error_secs,
             },
+        }
+    }
+
+    fn operations() -> StoreOperations {
+        let counted = wws_guest::kv::operations();
+        StoreOperations {
+            kv_reads: counted.kv_reads,
+            kv_writes: counted.kv_writes,
+            counter_calls: counted.counter_calls,
         }
     }
 

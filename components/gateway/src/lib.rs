@@ -36,6 +36,7 @@ impl Guest for Gateway {
         pipeline::handle(request, response_out);
         ai::key_pool::release();
         observe::provider_stats::flush();
+        observe::access_log::write(observe::store_use::of_request());
     }
 }
 

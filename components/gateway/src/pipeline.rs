@@ -19,7 +19,7 @@ use crate::{admin, ai, config, health, origin};
 pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
     open_access_log(&request);
     serve(request, out);
-    // Normally written when the body finished; this covers answers that
+    // Normally timed when the body finished; this covers answers that
     // never got that far (a client gone before the head was sent).
     access_log::finish();
 }

@@ -23,7 +23,7 @@ pub mod fuzzing {
 use bindings::exports::mylder::wws::ratelimit::{
     Decision, Guest, Reservation, TokenDecision, Verdict,
 };
-use bindings::mylder::wws::types::Principal;
+use bindings::mylder::wws::types::{Principal, StoreOperations};
 use wws_guest::kv::{Counters, KvError, SharedCounters, Store};
 use wws_guest::{config, digest, time};
 
@@ -47,6 +47,15 @@ fn verdict(outcome: &Outcome) -> Verdict {
 struct RateLimiter;
 
 impl Guest for RateLimiter {
+    fn operations() -> StoreOperations {
+        let counted = wws_guest::kv::operations();
+        StoreOperations {
+            kv_reads: counted.kv_reads,
+            kv_writes: counted.kv_writes,
+            counter_calls: counted.counter_calls,
+        }
+    }
+
     fn settings_problems() -> Vec<String> {
         policies();
         config::problems()

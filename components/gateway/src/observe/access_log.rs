@@ -1,7 +1,11 @@
-//! One JSON line per request on stderr, written when the response body is
-//! finished: request id, route, a digest prefix of the principal, provider,
-//! model, cache status, status, error type and per-function timings. Never a
-//! token, key, query string or body.
+//! One JSON line per request on stderr: request id, route, a digest prefix
+//! of the principal, provider, model, cache status, status, error type,
+//! per-function timings, the duration until the response body finished,
+//! and what the request asked of the key-value store and the shared
+//! counters (all components together). Never a token, key, query string or
+//! body. It is written when the request's work is over, after what runs
+//! once the answer has gone (settling tokens, counting provider calls), so
+//! the store counts are whole.
 //!
 //! Each instance serves exactly one request (wasi:http 0.2 on Spin and on
 //! wws-host), so the entry being filled in lives in instance state: the
@@ -45,6 +49,17 @@ struct Entry {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     timings_ms: BTreeMap<String, f64>,
     duration_ms: f64,
+    store: StoreUse,
+}
+
+/// Store operations of the request: on the managed edge the platform's
+/// quotas count KV reads and writes, and each counter call is a round trip
+/// to the counters' Redis.
+#[derive(Serialize, Default)]
+struct StoreUse {
+    kv_reads: u32,
+    kv_writes: u32,
+    counter_calls: u32,
 }
 
 /// A stream that broke after its first bytes and was continued elsewhere:
@@ -59,6 +74,8 @@ struct Continued {
 struct Current {
     entry: Entry,
     started: Instant,
+    /// The response body finished: the duration is fixed.
+    done: bool,
     written: bool,
 }
 
@@ -85,6 +102,7 @@ pub fn begin(request_id: String, method: &str, route: &str) {
     CURRENT.set(Some(Current {
         entry,
         started: Instant::now(),
+        done: false,
         written: false,
     }));
 }
@@ -136,12 +154,28 @@ pub fn responded(head: &Head) {
     });
 }
 
-/// Writes the line once; later calls (the pipeline's own end) do nothing.
+/// The response is over: fixes its duration. The line is written later,
+/// by [`write`].
 pub fn finish() {
+    CURRENT.with_borrow_mut(|current| {
+        if let Some(current) = current.as_mut().filter(|c| !c.done) {
+            current.done = true;
+            current.entry.duration_ms = round(current.started.elapsed().as_secs_f64() * 1000.0);
+        }
+    });
+}
+
+/// Writes the line once, with `store` (every component's operations).
+pub fn write(store: wws_guest::kv::Operations) {
+    finish();
     let line = CURRENT.with_borrow_mut(|current| {
         let current = current.as_mut().filter(|c| !c.written)?;
         current.written = true;
-        current.entry.duration_ms = round(current.started.elapsed().as_secs_f64() * 1000.0);
+        current.entry.store = StoreUse {
+            kv_reads: store.kv_reads,
+            kv_writes: store.kv_writes,
+            counter_calls: store.counter_calls,
+        };
         serde_json::to_string(&current.entry).ok()
     });
     if let Some(mut line) = line {

@@ -11,6 +11,7 @@ mod memory;
 mod on_kv;
 mod shared;
 mod store;
+mod tally;
 mod wasi;
 
 pub use counters::{Charge, ChargeOutcome, Charged, Counters};
@@ -19,4 +20,5 @@ pub use memory::MemoryKv;
 pub use on_kv::CountersOnKv;
 pub use shared::SharedCounters;
 pub use store::{AtomicKv, Kv, KvError, decode_counter};
+pub use tally::{Operations, operations};
 pub use wasi::Store;

@@ -3,6 +3,7 @@
 
 use super::counters::{Charge, ChargeOutcome, Charged, Counters};
 use super::store::KvError;
+use super::tally;
 use crate::bindings::mylder::wws::counters as wit;
 
 /// The plugged-in counters. Holds nothing: the plug keeps its own
@@ -16,6 +17,7 @@ fn failed(message: String) -> KvError {
 
 impl Counters for SharedCounters {
     fn charge_all(&self, charges: &[Charge]) -> Result<ChargeOutcome, KvError> {
+        tally::counter_call();
         let charges: Vec<wit::Charge> = charges
             .iter()
             .map(|charge| wit::Charge {
@@ -43,18 +45,22 @@ impl Counters for SharedCounters {
     }
 
     fn add(&self, key: &str, delta: i64, ttl_secs: u32) -> Result<i64, KvError> {
+        tally::counter_call();
         wit::add(key, delta, ttl_secs).map_err(failed)
     }
 
     fn read(&self, keys: &[String]) -> Result<Vec<i64>, KvError> {
+        tally::counter_call();
         wit::read(keys).map_err(failed)
     }
 
     fn claim(&self, key: &str, ttl_secs: u32) -> Result<bool, KvError> {
+        tally::counter_call();
         wit::claim(key, ttl_secs).map_err(failed)
     }
 
     fn record(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        tally::counter_call();
         wit::get(key).map_err(failed)
     }
 
@@ -65,10 +71,12 @@ impl Counters for SharedCounters {
         value: &[u8],
         ttl_secs: u32,
     ) -> Result<bool, KvError> {
+        tally::counter_call();
         wit::compare_and_set(key, expected, value, ttl_secs).map_err(failed)
     }
 
     fn remove(&self, keys: &[String]) -> Result<(), KvError> {
+        tally::counter_call();
         wit::remove(keys).map_err(failed)
     }
 

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::store::{AtomicKv, Kv, KvError};
+use super::tally;
 use crate::bindings::wasi::keyvalue::{atomics, store};
 
 thread_local! {
@@ -40,14 +41,17 @@ impl Store {
 
 impl Kv for Store {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        tally::kv_read();
         Ok(self.bucket.get(key)?)
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        tally::kv_write();
         Ok(self.bucket.set(key, value)?)
     }
 
     fn delete(&self, key: &str) -> Result<(), KvError> {
+        tally::kv_write();
         Ok(self.bucket.delete(key)?)
     }
 
@@ -56,6 +60,7 @@ impl Kv for Store {
         let mut keys = Vec::new();
         let mut cursor = None;
         loop {
+            tally::kv_read();
             let page = self.bucket.list_keys(cursor.as_deref())?;
             keys.extend(page.keys);
             match page.cursor {
@@ -68,6 +73,7 @@ impl Kv for Store {
 
 impl AtomicKv for Store {
     fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+        tally::kv_write();
         Ok(atomics::increment(&self.bucket, key, delta)?)
     }
 
@@ -77,6 +83,8 @@ impl AtomicKv for Store {
         expected: Option<&[u8]>,
         value: &[u8],
     ) -> Result<bool, KvError> {
+        tally::kv_read();
+        tally::kv_write();
         let cas = atomics::Cas::new(&self.bucket, key)?;
         if cas.current()?.as_deref() != expected {
             return Ok(false);
