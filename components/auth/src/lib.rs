@@ -47,12 +47,7 @@ struct AuthGuard;
 
 impl Guest for AuthGuard {
     fn operations() -> StoreOperations {
-        let counted = wws_guest::kv::operations();
-        StoreOperations {
-            kv_reads: counted.kv_reads,
-            kv_writes: counted.kv_writes,
-            counter_calls: counted.counter_calls,
-        }
+        wws_guest::store_operations!(StoreOperations)
     }
 
     fn settings_problems() -> Vec<String> {

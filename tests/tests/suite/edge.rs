@@ -7,13 +7,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use serde_json::{Value, json};
 use wws_tests::gateway::{
     ALICE, BOB, Env, Gateway, Platform, Store, edge_manifest, header, manifest, redis_url,
     unique_token, variables_for, wait_for_window_with,
 };
 use wws_tests::provider::Step;
+
+use crate::ratelimit::burst;
 
 fn chat(stream: bool) -> Value {
     json!({ "messages": [{ "role": "user", "content": "hi" }], "stream": stream })
@@ -126,35 +127,17 @@ async fn two_edge_hosts_on_one_redis_admit_exactly_the_limit() {
         .expect("second edge host starts");
     wait_for_window_with(20).await;
     let token = unique_token("edge-burst");
-    let hosts = [env.gateway.url.clone(), second.url.clone()];
-    let client = reqwest::Client::new();
+    let clients = [
+        (reqwest::Client::new(), env.gateway.url.clone()),
+        (reqwest::Client::new(), second.url.clone()),
+    ];
     // One request per host first, so each keeps the session: 100 new
     // sessions in one second would be 100 KV writes, twice the quota.
-    for host in &hosts {
-        let warm = client
-            .post(format!("{host}/api/ai/chat"))
-            .bearer_auth(&token)
-            .json(&chat(false))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(warm.status(), 200);
+    for client in &clients {
+        assert_eq!(burst(std::slice::from_ref(client), &token, 1).await, (1, 0));
     }
-    let calls = (0..100).map(|n| {
-        client
-            .post(format!("{}/api/ai/chat", hosts[n % 2]))
-            .bearer_auth(&token)
-            .json(&chat(false))
-            .send()
-    });
-    let statuses: Vec<u16> = join_all(calls)
-        .await
-        .into_iter()
-        .map(|response| response.expect("answered").status().as_u16())
-        .collect();
-    let admitted = statuses.iter().filter(|status| **status == 200).count();
-    let limited = statuses.iter().filter(|status| **status == 429).count();
-    assert_eq!((admitted, limited), (58, 42), "{statuses:?}");
+    let (admitted, limited) = burst(&clients, &token, 100).await;
+    assert_eq!((admitted, limited), (58, 42));
     assert_within_quotas(&env.gateway);
     assert_within_quotas(&second);
 }

@@ -10,7 +10,9 @@ use wws_tests::gateway::{
 
 const CHAT_LIMIT: usize = 60;
 
-async fn burst(
+/// Sends `requests` chat requests at once, spread over `clients`; returns
+/// how many were admitted and how many limited.
+pub(crate) async fn burst(
     clients: &[(reqwest::Client, String)],
     token: &str,
     requests: usize,

@@ -31,6 +31,21 @@ impl std::ops::Add for Operations {
     }
 }
 
+/// A component's `operations()`: this instance's counts as its contract's
+/// `store-operations` record, `$record` (each component's bindings name
+/// that type on their own).
+#[macro_export]
+macro_rules! store_operations {
+    ($record:ident) => {{
+        let counted = $crate::kv::operations();
+        $record {
+            kv_reads: counted.kv_reads,
+            kv_writes: counted.kv_writes,
+            counter_calls: counted.counter_calls,
+        }
+    }};
+}
+
 /// This instance's counts so far.
 pub fn operations() -> Operations {
     Operations {
