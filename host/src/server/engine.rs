@@ -16,6 +16,15 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 pub const INSTANCE_SLOTS: u32 = 512;
 /// Per guest memory; the components use a few MiB.
 const GUEST_MEMORY_LIMIT: usize = 256 << 20;
+/// What one instance of the composed component holds at most: each of its
+/// six Rust components is a core module with wit-component's shim and fixup
+/// instances around it (about 20 core instances and a dozen tables), and a
+/// memory each. With room to spare, so a full set of instance slots never
+/// runs the pool dry: short of it, requests past the pool's capacity would
+/// fail to instantiate (a 500) instead of waiting for a slot (a 503).
+const CORE_INSTANCES_PER_SLOT: u32 = 32;
+const TABLES_PER_SLOT: u32 = 32;
+const MEMORIES_PER_SLOT: u32 = 16;
 /// More than a request touches in each component's memory.
 const KEEP_RESIDENT: usize = 2 << 20;
 /// How often running guests are interrupted to check their deadlines, as
@@ -32,9 +41,9 @@ pub fn engine() -> Result<Engine> {
     // and tables mapped and reuses them instead of mapping per request.
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(INSTANCE_SLOTS)
-        .total_core_instances(INSTANCE_SLOTS * 8)
-        .total_memories(INSTANCE_SLOTS * 8)
-        .total_tables(INSTANCE_SLOTS * 8)
+        .total_core_instances(INSTANCE_SLOTS * CORE_INSTANCES_PER_SLOT)
+        .total_memories(INSTANCE_SLOTS * MEMORIES_PER_SLOT)
+        .total_tables(INSTANCE_SLOTS * TABLES_PER_SLOT)
         .max_memory_size(GUEST_MEMORY_LIMIT)
         // Reset the first pages of a reused slot with memset instead of
         // madvise: no page faults and no TLB shootdowns on the next request
