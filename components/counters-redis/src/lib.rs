@@ -6,6 +6,8 @@
 //! `wws:`). `cargo xtask build --platform akamai` plugs it in.
 
 mod address;
+#[cfg(test)]
+mod against_redis;
 mod bindings;
 mod on_redis;
 mod scripts;
