@@ -35,9 +35,10 @@ impl StoreFailure {
         let verdict = verdict_for(self, policy);
         match (self, verdict) {
             (StoreFailure::WithoutAtomics(error), _) => eprintln!(
-                "ratelimit: the key-value store answers reads but its atomic increment fails \
-                 ({error}); limits cannot be enforced on this store, refusing. WWS needs \
-                 wasi:keyvalue/atomics (Spin's SQLite or Redis store)"
+                "ratelimit: the counters answer reads but their additions fail ({error}); \
+                 limits cannot be enforced, refusing. The self-hosted build needs \
+                 wasi:keyvalue/atomics (Spin's SQLite or Redis store); the edge build, a Redis \
+                 at redis_address that runs scripts"
             ),
             (StoreFailure::Unreachable(error), Verdict::Admitted) => {
                 eprintln!("ratelimit: store unavailable, admitting (fail open): {error}")
