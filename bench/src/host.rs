@@ -48,11 +48,13 @@ impl Host {
     }
 
     /// The edge build (`spin-akamai.toml`, `target/wws-akamai.wasm`) on
-    /// wws-host standing in for Akamai Functions, its counters in the Redis
-    /// at `redis` under a prefix of its own.
+    /// wws-host as `platform` (`akamai`: its interfaces and quotas; `spin`:
+    /// no quotas), its counters in the Redis at `redis` under a prefix of
+    /// its own.
     pub fn start_edge(
         binary: &Path,
         root: &Path,
+        platform: &str,
         redis: &str,
         variables: &[(String, String)],
         stderr_log: Option<&Path>,
@@ -66,7 +68,7 @@ impl Host {
                 "--listen",
                 "127.0.0.1:0",
                 "--platform",
-                "akamai",
+                platform,
                 "-f",
             ])
             .arg(root.join("spin-akamai.toml"))

@@ -91,6 +91,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<()> {
         (Some(redis), true) => Host::start_edge(
             &options.host,
             &options.root,
+            "akamai",
             redis,
             &variables(&upstream),
             Some(&log),
