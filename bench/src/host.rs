@@ -13,6 +13,26 @@ pub struct Host {
     state: tempfile::TempDir,
 }
 
+/// `wws-host up` on an ephemeral port with `manifest`, its state in
+/// `state`, and `variables`.
+fn up(
+    binary: &Path,
+    manifest: &Path,
+    state: &tempfile::TempDir,
+    variables: &[(String, String)],
+) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args(["up", "--listen", "127.0.0.1:0", "-f"])
+        .arg(manifest)
+        .arg("--state-dir")
+        .arg(state.path());
+    for (name, value) in variables {
+        command.arg("--variable").arg(format!("{name}={value}"));
+    }
+    command
+}
+
 impl Host {
     pub fn start(
         binary: &Path,
@@ -24,12 +44,7 @@ impl Host {
         rust_log: Option<&str>,
     ) -> Result<Self> {
         let state = tempfile::tempdir()?;
-        let mut command = Command::new(binary);
-        command
-            .args(["up", "--listen", "127.0.0.1:0", "-f"])
-            .arg(root.join("spin.toml"))
-            .arg("--state-dir")
-            .arg(state.path());
+        let mut command = up(binary, &root.join("spin.toml"), &state, variables);
         if let Some(url) = redis {
             let config = state.path().join("runtime-config.toml");
             std::fs::write(
@@ -40,9 +55,6 @@ impl Host {
         }
         if spin_costs {
             command.arg("--spin-costs");
-        }
-        for (name, value) in variables {
-            command.arg("--variable").arg(format!("{name}={value}"));
         }
         Self::spawn(command, state, stderr_log, rust_log, binary)
     }
@@ -61,25 +73,12 @@ impl Host {
         rust_log: Option<&str>,
     ) -> Result<Self> {
         let state = tempfile::tempdir()?;
-        let mut command = Command::new(binary);
+        let mut command = up(binary, &root.join("spin-akamai.toml"), &state, variables);
         command
-            .args([
-                "up",
-                "--listen",
-                "127.0.0.1:0",
-                "--platform",
-                platform,
-                "-f",
-            ])
-            .arg(root.join("spin-akamai.toml"))
-            .arg("--state-dir")
-            .arg(state.path())
+            .args(["--platform", platform])
             .arg("--variable")
             .arg(format!("redis_address={redis}"))
             .args(["--variable", "redis_key_prefix=wws-bench:"]);
-        for (name, value) in variables {
-            command.arg("--variable").arg(format!("{name}={value}"));
-        }
         Self::spawn(command, state, stderr_log, rust_log, binary)
     }
 
