@@ -7,5 +7,6 @@ wit_bindgen::generate!({
     with: {
         "wasi:keyvalue/store@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::store,
         "wasi:keyvalue/atomics@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::atomics,
+        "wasi:keyvalue/batch@0.2.0-draft2": wws_guest::bindings::wasi::keyvalue::batch,
     },
 });

@@ -1,11 +1,12 @@
-//! The charge script run in a real Redis (the suite's, `WWS_TEST_REDIS_URL`)
-//! decides exactly as `wws_guest::kv::Charge::fits`, which the key-value
-//! plug uses: both plugs must admit the same requests, window weights and
-//! rounding included, and take back everything a refusal held.
+//! The scripts run in a real Redis (the suite's, `WWS_TEST_REDIS_URL`),
+//! with the parameters the plug sends and its reply parsing: additions are
+//! seen by the reads, exactly past 2^53 (callers pack two counts into one
+//! value), and a new counter gets its ttl.
 
-use wws_guest::kv::{Charge, Charged};
+use wws_guest::bindings::fermyon::spin::redis::{RedisParameter, RedisResult};
+use wws_guest::kv::Addition;
 
-use crate::scripts::CHARGE_ALL;
+use crate::scripts;
 
 fn connection() -> redis::Connection {
     let url = std::env::var("WWS_TEST_REDIS_URL")
@@ -15,119 +16,138 @@ fn connection() -> redis::Connection {
         .expect("the suite's Redis answers")
 }
 
-/// Runs the script over `charges`; returns admitted and what each saw.
-fn run(connection: &mut redis::Connection, charges: &[Charge]) -> (bool, Vec<Charged>) {
-    let mut eval = redis::cmd("EVAL");
-    eval.arg(CHARGE_ALL).arg(charges.len() * 2);
-    for charge in charges {
-        eval.arg(&charge.key).arg(&charge.previous);
+/// Runs `command` as Spin's outbound Redis `execute` does: the reply
+/// flattened into a list of results.
+fn execute(
+    connection: &mut redis::Connection,
+    command: &str,
+    parameters: &[RedisParameter],
+) -> Vec<RedisResult> {
+    let mut cmd = redis::cmd(command);
+    for parameter in parameters {
+        match parameter {
+            RedisParameter::Int64(value) => cmd.arg(*value),
+            RedisParameter::Binary(bytes) => cmd.arg(bytes.as_slice()),
+        };
     }
-    for charge in charges {
-        eval.arg(charge.amount)
-            .arg(charge.limit)
-            .arg(charge.overlap_millis)
-            .arg(charge.length_millis)
-            .arg(charge.ttl_secs);
-    }
-    let reply: Vec<i64> = eval.query(connection).expect("the script runs");
-    let seen = reply[1..]
-        .chunks_exact(2)
-        .map(|pair| Charged {
-            current: pair[0],
-            previous: pair[1],
-        })
-        .collect();
-    (reply[0] == 1, seen)
+    let reply: redis::Value = cmd.query(connection).expect("the command runs");
+    let mut results = Vec::new();
+    flatten(reply, &mut results);
+    results
 }
 
-fn fresh_keys(connection: &mut redis::Connection, label: &str) -> (String, String) {
+fn flatten(value: redis::Value, into: &mut Vec<RedisResult>) {
+    match value {
+        redis::Value::Nil => into.push(RedisResult::Nil),
+        redis::Value::Int(value) => into.push(RedisResult::Int64(value)),
+        redis::Value::BulkString(bytes) => into.push(RedisResult::Binary(bytes)),
+        redis::Value::SimpleString(text) => into.push(RedisResult::Status(text)),
+        redis::Value::Okay => into.push(RedisResult::Status("OK".into())),
+        redis::Value::Array(values) => values.into_iter().for_each(|value| flatten(value, into)),
+        other => panic!("a reply Spin's outbound Redis does not pass on: {other:?}"),
+    }
+}
+
+/// Runs one add-then-read as the plug does.
+fn add_then_read(
+    connection: &mut redis::Connection,
+    additions: &[Addition],
+    keys: &[String],
+) -> Vec<i64> {
+    let reply = execute(connection, "EVAL", &scripts::add_then_read(additions, keys));
+    scripts::counters(&reply, keys.len()).expect("counters")
+}
+
+fn fresh_key(connection: &mut redis::Connection, label: &str) -> String {
     let id: u64 = redis::cmd("INCR")
         .arg("wws-test:against-redis")
         .query(connection)
         .expect("incr");
-    let key = format!("wws-test:{label}:{}:{id}", std::process::id());
-    (key.clone(), format!("{key}:previous"))
+    format!("wws-test:{label}:{}:{id}", std::process::id())
 }
 
-#[test]
-fn the_script_decides_as_the_rust_arithmetic_does() {
-    let mut connection = connection();
-    let length = 60_000u64;
-    for previous in [0i64, 1, 7, 59, 60, 1_000_003] {
-        for overlap in [0u64, 1, 999, 30_000, 59_999, 60_000] {
-            for held in [0i64, 5, 29] {
-                let (key, before) = fresh_keys(&mut connection, "grid");
-                let _: () = redis::cmd("SET")
-                    .arg(&before)
-                    .arg(previous)
-                    .query(&mut connection)
-                    .expect("set");
-                let _: () = redis::cmd("SET")
-                    .arg(&key)
-                    .arg(held)
-                    .query(&mut connection)
-                    .expect("set");
-                let charge = Charge {
-                    key: key.clone(),
-                    previous: before,
-                    overlap_millis: overlap,
-                    length_millis: length,
-                    amount: 1,
-                    limit: 30,
-                    ttl_secs: 120,
-                };
-                let (admitted, seen) = run(&mut connection, std::slice::from_ref(&charge));
-                let expected = Charged {
-                    current: held + 1,
-                    previous,
-                };
-                assert_eq!(seen, [expected]);
-                assert_eq!(
-                    admitted,
-                    charge.fits(expected),
-                    "previous {previous}, overlap {overlap} ms, {held} held"
-                );
-                let now: i64 = redis::cmd("GET")
-                    .arg(&key)
-                    .query(&mut connection)
-                    .expect("get");
-                assert_eq!(now, if admitted { held + 1 } else { held });
-            }
-        }
+fn addition(key: &str, delta: i64, ttl_secs: u32) -> Addition {
+    Addition {
+        key: key.into(),
+        delta,
+        ttl_secs,
     }
 }
 
+fn ttl(connection: &mut redis::Connection, key: &str) -> i64 {
+    redis::cmd("TTL").arg(key).query(connection).expect("ttl")
+}
+
 #[test]
-fn a_refused_second_charge_takes_the_first_back_and_keys_expire() {
+fn the_reads_see_every_addition_and_missing_counters_are_zero() {
     let mut connection = connection();
-    let (minute, minute_before) = fresh_keys(&mut connection, "minute");
-    let (day, day_before) = fresh_keys(&mut connection, "day");
-    let charge = |key: &str, previous: &str, limit| Charge {
-        key: key.into(),
-        previous: previous.into(),
-        overlap_millis: 0,
-        length_millis: 60_000,
-        amount: 400,
-        limit,
-        ttl_secs: 120,
-    };
-    let both = [
-        charge(&minute, &minute_before, 1_000),
-        charge(&day, &day_before, 500),
-    ];
-    assert!(run(&mut connection, &both).0);
-    let (admitted, seen) = run(&mut connection, &both);
-    assert!(!admitted);
-    assert_eq!(seen.len(), 2, "the day budget was the one that did not fit");
-    let held: Vec<i64> = redis::cmd("MGET")
-        .arg(&minute)
-        .arg(&day)
+    let minute = fresh_key(&mut connection, "minute");
+    let day = fresh_key(&mut connection, "day");
+    let missing = fresh_key(&mut connection, "missing");
+    let both = [addition(&minute, 5, 120), addition(&day, 3, 120)];
+    let keys = [day.clone(), missing.clone(), minute.clone()];
+    assert_eq!(add_then_read(&mut connection, &both, &keys), [3, 0, 5]);
+    assert_eq!(add_then_read(&mut connection, &both, &keys), [6, 0, 10]);
+    assert_eq!(
+        add_then_read(&mut connection, &[], &keys),
+        [6, 0, 10],
+        "no additions: a plain read"
+    );
+    assert_eq!(
+        add_then_read(&mut connection, &[addition(&minute, -4, 0)], &[]),
+        Vec::<i64>::new(),
+        "no reads: an empty reply"
+    );
+    assert_eq!(add_then_read(&mut connection, &[], &[minute]), [6]);
+}
+
+#[test]
+fn packed_values_past_two_to_the_53_come_back_exactly() {
+    let mut connection = connection();
+    let key = fresh_key(&mut connection, "packed");
+    let packed = (123_456_789_i64 << 32) | 987_654_321;
+    assert!(packed > 1 << 53);
+    let seen = add_then_read(
+        &mut connection,
+        &[addition(&key, packed, 60)],
+        std::slice::from_ref(&key),
+    );
+    assert_eq!(seen, [packed]);
+    let seen = add_then_read(
+        &mut connection,
+        &[addition(&key, 1, 60)],
+        std::slice::from_ref(&key),
+    );
+    assert_eq!(seen, [packed + 1], "a double would have rounded this");
+    let plus_one = (1_i64 << 53) + 1;
+    let odd = fresh_key(&mut connection, "odd");
+    let seen = add_then_read(
+        &mut connection,
+        &[addition(&odd, plus_one, 60)],
+        std::slice::from_ref(&odd),
+    );
+    assert_eq!(seen, [plus_one]);
+}
+
+#[test]
+fn a_new_counter_gets_its_ttl_and_a_later_addition_keeps_it() {
+    let mut connection = connection();
+    let expiring = fresh_key(&mut connection, "expiring");
+    let kept = fresh_key(&mut connection, "kept");
+    add_then_read(
+        &mut connection,
+        &[addition(&expiring, 1, 120), addition(&kept, 1, 0)],
+        &[],
+    );
+    let first = ttl(&mut connection, &expiring);
+    assert!((1..=120).contains(&first), "{first}");
+    assert_eq!(ttl(&mut connection, &kept), -1, "ttl 0: no expiry");
+    add_then_read(&mut connection, &[addition(&expiring, 1, 5)], &[]);
+    add_then_read(&mut connection, &[addition(&expiring, 1, 0)], &[]);
+    let later = ttl(&mut connection, &expiring);
+    assert!(later > 5 && later <= first, "{later}");
+    let _: () = redis::cmd("DEL")
+        .arg(&kept)
         .query(&mut connection)
-        .expect("mget");
-    assert_eq!(held, [400, 400], "the refusal held nothing");
-    let ttl: i64 = redis::cmd("TTL")
-        .arg(&minute)
-        .query(&mut connection)
-        .expect("ttl");
-    assert!((1..=120).contains(&ttl), "{ttl}");
+        .expect("del");
 }

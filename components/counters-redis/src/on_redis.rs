@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use wws_guest::bindings::fermyon::spin::redis::{self, Connection, RedisParameter, RedisResult};
-use wws_guest::kv::{Charge, ChargeOutcome, Counters, KvError};
+use wws_guest::kv::{Addition, Counters, KvError};
 
 use crate::scripts;
 
@@ -60,23 +60,19 @@ fn unexpected(error: scripts::UnexpectedReply) -> KvError {
 }
 
 impl Counters for CountersOnRedis {
-    fn charge_all(&self, charges: &[Charge]) -> Result<ChargeOutcome, KvError> {
-        if charges.is_empty() {
-            return Ok(ChargeOutcome {
-                admitted: true,
-                tried: Vec::new(),
-            });
+    fn add_then_read(&self, additions: &[Addition], keys: &[String]) -> Result<Vec<i64>, KvError> {
+        if additions.is_empty() {
+            return self.read(keys);
         }
-        let charges: Vec<Charge> = charges
+        let additions: Vec<Addition> = additions
             .iter()
-            .map(|charge| Charge {
-                key: self.key(&charge.key),
-                previous: self.key(&charge.previous),
-                ..charge.clone()
+            .map(|addition| Addition {
+                key: self.key(&addition.key),
+                ..addition.clone()
             })
             .collect();
-        let reply = self.eval(&scripts::charge_all(&charges))?;
-        scripts::charge_outcome(&reply).map_err(unexpected)
+        let reply = self.eval(&scripts::add_then_read(&additions, &self.keys(keys)))?;
+        scripts::counters(&reply, keys.len()).map_err(unexpected)
     }
 
     fn add(&self, key: &str, delta: i64, ttl_secs: u32) -> Result<i64, KvError> {

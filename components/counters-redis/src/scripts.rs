@@ -1,46 +1,25 @@
 //! The Lua scripts that make each counters operation one round trip, with
-//! their arguments and replies. A script runs atomically in Redis, so a
-//! charge is added, judged and taken back with nothing in between, and the
-//! same exactness as the key-value plug holds across every host.
-//!
-//! Numbers in Redis's Lua are doubles: exact up to 2^53, beyond any count
-//! here. The previous window's weight is split into a whole part and a
-//! remainder so `previous * overlap` never leaves that range.
+//! their arguments and replies. A script runs atomically in Redis, so an
+//! add-then-read's reads see its additions and nothing else in between,
+//! as the key-value plug's increments do.
 
 use wws_guest::bindings::fermyon::spin::redis::{RedisParameter, RedisResult};
-use wws_guest::kv::{Charge, ChargeOutcome, Charged};
+use wws_guest::kv::Addition;
 
-/// KEYS: per charge its key and previous key. ARGV: per charge amount,
-/// limit, overlap, length, ttl. Reply: admitted (1/0), then per charge
-/// tried its current and previous count. The weight is
-/// `wws_guest::kv::Charge::weighted_total`'s.
-pub const CHARGE_ALL: &str = r"
-local seen = {}
-local tried = 0
-for i = 1, #KEYS / 2 do
-  local key, before = KEYS[2 * i - 1], KEYS[2 * i]
-  local at = 5 * (i - 1)
-  local amount, limit = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
-  local overlap, length, ttl = tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5])
-  local current = redis.call('INCRBY', key, amount)
+/// KEYS: the additions' keys, then the keys read. ARGV: the number of
+/// additions, then per addition delta and ttl (0 leaves the expiry alone),
+/// as `ADD` takes them. Reply: `MGET`'s bulk strings, not Lua numbers:
+/// those are doubles, inexact past 2^53, and callers pack two counts into
+/// one value.
+pub const ADD_THEN_READ: &str = r"
+local additions = tonumber(ARGV[1])
+for i = 1, additions do
+  local key, ttl = KEYS[i], tonumber(ARGV[2 * i + 1])
+  redis.call('INCRBY', key, ARGV[2 * i])
   if ttl > 0 and redis.call('TTL', key) == -1 then redis.call('EXPIRE', key, ttl) end
-  local previous = tonumber(redis.call('GET', before) or '0') or 0
-  seen[#seen + 1] = current
-  seen[#seen + 1] = previous
-  tried = i
-  local p = math.max(previous, 0)
-  local whole = math.floor(p / length)
-  local carried = whole * overlap + math.floor(((p - whole * length) * overlap + length - 1) / length)
-  if math.max(current, 0) + carried > math.max(limit, 0) then
-    for j = 1, tried do
-      redis.call('DECRBY', KEYS[2 * j - 1], ARGV[5 * (j - 1) + 1])
-    end
-    table.insert(seen, 1, 0)
-    return seen
-  end
 end
-table.insert(seen, 1, 1)
-return seen
+if #KEYS == additions then return {} end
+return redis.call('MGET', unpack(KEYS, additions + 1))
 ";
 
 /// KEYS: the counter. ARGV: delta, ttl (0 leaves the expiry alone).
@@ -81,30 +60,26 @@ fn bytes(value: &[u8]) -> RedisParameter {
 
 /// `EVAL script numkeys keys... args...`.
 pub fn eval(script: &str, keys: &[&str], args: Vec<RedisParameter>) -> Vec<RedisParameter> {
-    let mut parameters = vec![text(script), RedisParameter::Int64(keys.len() as i64)];
+    let mut parameters = vec![text(script), RedisParameter::Int64(to_i64(keys.len()))];
     parameters.extend(keys.iter().map(text));
     parameters.extend(args);
     parameters
 }
 
-pub fn charge_all(charges: &[Charge]) -> Vec<RedisParameter> {
-    let keys: Vec<&str> = charges
+pub fn add_then_read(additions: &[Addition], read: &[String]) -> Vec<RedisParameter> {
+    let keys: Vec<&str> = additions
         .iter()
-        .flat_map(|charge| [charge.key.as_str(), charge.previous.as_str()])
+        .map(|addition| addition.key.as_str())
+        .chain(read.iter().map(String::as_str))
         .collect();
-    let args = charges
-        .iter()
-        .flat_map(|charge| {
-            [
-                RedisParameter::Int64(charge.amount),
-                RedisParameter::Int64(charge.limit),
-                RedisParameter::Int64(to_i64(charge.overlap_millis)),
-                RedisParameter::Int64(to_i64(charge.length_millis.max(1))),
-                RedisParameter::Int64(i64::from(charge.ttl_secs)),
-            ]
-        })
-        .collect();
-    eval(CHARGE_ALL, &keys, args)
+    let mut args = vec![RedisParameter::Int64(to_i64(additions.len()))];
+    args.extend(additions.iter().flat_map(|addition| {
+        [
+            RedisParameter::Int64(addition.delta),
+            RedisParameter::Int64(i64::from(addition.ttl_secs)),
+        ]
+    }));
+    eval(ADD_THEN_READ, &keys, args)
 }
 
 pub fn add(key: &str, delta: i64, ttl_secs: u32) -> Vec<RedisParameter> {
@@ -143,7 +118,7 @@ pub fn keys(keys: &[String]) -> Vec<RedisParameter> {
     keys.iter().map(text).collect()
 }
 
-fn to_i64(value: u64) -> i64 {
+fn to_i64(value: usize) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
@@ -156,29 +131,6 @@ fn integer(result: &RedisResult) -> Option<i64> {
     }
 }
 
-pub fn charge_outcome(reply: &[RedisResult]) -> Result<ChargeOutcome, UnexpectedReply> {
-    let unexpected = UnexpectedReply("a charge");
-    let (admitted, counts) = reply.split_first().ok_or(unexpected)?;
-    let numbers: Vec<i64> = counts
-        .iter()
-        .map(integer)
-        .collect::<Option<_>>()
-        .ok_or(unexpected)?;
-    if !numbers.len().is_multiple_of(2) {
-        return Err(unexpected);
-    }
-    Ok(ChargeOutcome {
-        admitted: integer(admitted) == Some(1),
-        tried: numbers
-            .chunks_exact(2)
-            .map(|pair| Charged {
-                current: pair[0],
-                previous: pair[1],
-            })
-            .collect(),
-    })
-}
-
 pub fn single_integer(reply: &[RedisResult], what: &'static str) -> Result<i64, UnexpectedReply> {
     match reply {
         [one] => integer(one).ok_or(UnexpectedReply(what)),
@@ -186,7 +138,8 @@ pub fn single_integer(reply: &[RedisResult], what: &'static str) -> Result<i64, 
     }
 }
 
-/// `MGET`'s values as counters: missing keys are zero.
+/// `MGET`'s values (also `ADD_THEN_READ`'s) as counters: missing keys are
+/// zero.
 pub fn counters(reply: &[RedisResult], wanted: usize) -> Result<Vec<i64>, UnexpectedReply> {
     if reply.len() != wanted {
         return Err(UnexpectedReply("a read"));
@@ -213,57 +166,29 @@ pub fn claimed(reply: &[RedisResult]) -> Result<bool, UnexpectedReply> {
 mod tests {
     use super::*;
 
-    fn charge(key: &str) -> Charge {
-        Charge {
+    fn addition(key: &str, delta: i64, ttl_secs: u32) -> Addition {
+        Addition {
             key: key.into(),
-            previous: format!("{key}:before"),
-            overlap_millis: 30_000,
-            length_millis: 60_000,
-            amount: 3,
-            limit: 10,
-            ttl_secs: 120,
+            delta,
+            ttl_secs,
         }
     }
 
     #[test]
-    fn a_charge_sends_its_keys_then_five_numbers_each() {
-        let parameters = charge_all(&[charge("a"), charge("b")]);
+    fn an_add_then_read_sends_every_key_then_the_count_and_two_numbers_each() {
+        let additions = [addition("a", 3, 120), addition("b", -1, 0)];
+        let parameters = add_then_read(&additions, &["a".into(), "c".into()]);
         assert!(
-            matches!(&parameters[0], RedisParameter::Binary(script) if script == CHARGE_ALL.as_bytes())
+            matches!(&parameters[0], RedisParameter::Binary(script) if script == ADD_THEN_READ.as_bytes())
         );
         assert!(matches!(parameters[1], RedisParameter::Int64(4)));
-        assert!(matches!(&parameters[3], RedisParameter::Binary(key) if key == b"a:before"));
-        assert_eq!(parameters.len(), 2 + 4 + 10);
-        assert!(matches!(parameters[6], RedisParameter::Int64(3)));
-        assert!(matches!(parameters[10], RedisParameter::Int64(120)));
-    }
-
-    #[test]
-    fn a_charge_reply_reads_back_as_what_each_charge_saw() {
-        let reply = [
-            RedisResult::Int64(0),
-            RedisResult::Int64(4),
-            RedisResult::Int64(0),
-            RedisResult::Int64(11),
-            RedisResult::Int64(2),
-        ];
-        let outcome = charge_outcome(&reply).expect("outcome");
-        assert!(!outcome.admitted);
-        assert_eq!(
-            outcome.tried,
-            [
-                Charged {
-                    current: 4,
-                    previous: 0
-                },
-                Charged {
-                    current: 11,
-                    previous: 2
-                }
-            ]
-        );
-        assert!(charge_outcome(&[]).is_err());
-        assert!(charge_outcome(&[RedisResult::Int64(1), RedisResult::Int64(1)]).is_err());
+        assert!(matches!(&parameters[3], RedisParameter::Binary(key) if key == b"b"));
+        assert!(matches!(&parameters[5], RedisParameter::Binary(key) if key == b"c"));
+        assert!(matches!(parameters[6], RedisParameter::Int64(2)));
+        assert!(matches!(parameters[7], RedisParameter::Int64(3)));
+        assert!(matches!(parameters[8], RedisParameter::Int64(120)));
+        assert!(matches!(parameters[9], RedisParameter::Int64(-1)));
+        assert_eq!(parameters.len(), 2 + 4 + 5);
     }
 
     #[test]

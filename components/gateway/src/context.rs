@@ -14,7 +14,9 @@ use crate::timing::ServerTiming;
 /// What earlier stages learned, carried to whichever stage answers.
 pub struct Context {
     pub identity: Identity,
-    pub decision: Decision,
+    /// The Rate Limiter's answer, once the request has been admitted (a
+    /// chat request is admitted with its tokens, after its body is read).
+    pub decision: Option<Decision>,
     /// The token budget's answer, once a request is about to reach a provider.
     pub tokens: Option<TokenDecision>,
     pub timing: ServerTiming,
@@ -23,7 +25,11 @@ pub struct Context {
 impl Context {
     /// Headers every response after the rate limiter carries.
     pub fn headers(&self) -> Vec<(String, String)> {
-        let mut headers = rate_limit_headers(&self.decision);
+        let mut headers = self
+            .decision
+            .as_ref()
+            .map(rate_limit_headers)
+            .unwrap_or_default();
         if let Some(tokens) = self.tokens.as_ref().filter(|t| t.limit != u64::MAX) {
             headers.extend(token_headers(tokens));
         }

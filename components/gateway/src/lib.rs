@@ -7,6 +7,7 @@
 //! HTTP.
 
 mod admin;
+mod admission;
 mod ai;
 mod bindings;
 mod cache_control;

@@ -1,20 +1,21 @@
 //! The order every request goes through: read, authenticate, rate-limit,
-//! then dispatch to the AI path, the operator endpoints or the origin.
+//! then dispatch to the AI path, the operator endpoints or the origin. A
+//! chat request is rate-limited on the AI path, with its tokens.
 
 use wasip2::http::types::{IncomingRequest, Method, ResponseOutparam};
 
 use crate::bindings::mylder::wws::auth;
-use crate::bindings::mylder::wws::ratelimit::{self, Verdict};
+use crate::bindings::mylder::wws::ratelimit::Verdict;
 use crate::bindings::mylder::wws::types::RequestInfo;
 use crate::context::{Context, auth_source_name};
 use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::inbound::{self, Inbound};
 use crate::observe::{access_log, request_id};
-use crate::refusal::{auth_error, limiter_unavailable, rate_limited};
+use crate::refusal::auth_error;
 use crate::reply;
 use crate::timing::ServerTiming;
-use crate::{admin, ai, config, health, origin};
+use crate::{admin, admission, ai, config, health, origin};
 
 pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
     open_access_log(&request);
@@ -82,26 +83,24 @@ fn serve(request: IncomingRequest, out: ResponseOutparam) {
             return reply::send_error(out, &auth_error(error), &timing);
         }
     };
-    let decision = timing.measure("ratelimit", || {
-        ratelimit::check(&identity.principal, &inbound.path)
-    });
-    let context = Context {
+    let mut context = Context {
         identity,
-        decision,
+        decision: None,
         tokens: None,
         timing,
     };
-    match context.decision.verdict {
-        Verdict::Admitted => {}
-        Verdict::Limited => {
-            let error = rate_limited(&context.decision);
-            return context.send_error(out, &error);
-        }
-        // The health check is how operators learn why the limiter is down,
-        // so it answers even then.
-        Verdict::Unavailable if inbound.path == health::PATH => {}
-        Verdict::Unavailable => {
-            return context.send_error(out, &limiter_unavailable());
+    // A chat request is admitted once its tokens are known, in one charge.
+    if !ai::admits_itself(&inbound.method, &inbound.path) {
+        if let Err(error) = admission::admit(&mut context, &inbound.path, None) {
+            // The health check is how operators learn why the limiter is
+            // down, so it answers even then.
+            let limiter_down = context
+                .decision
+                .as_ref()
+                .is_some_and(|decision| decision.verdict == Verdict::Unavailable);
+            if !(limiter_down && inbound.path == health::PATH) {
+                return context.send_error(out, &error);
+            }
         }
     }
 

@@ -1,30 +1,41 @@
-//! Sliding-window counters in the shared counters: what a decision charges,
-//! and what it tells the client.
+//! Sliding-window counters in the shared counters: what an admission
+//! charges, in one round trip, and what it tells the client.
 
-use wws_guest::kv::{Charge, Charged, Counters, Kv, KvError};
+use std::collections::BTreeMap;
 
+use wws_guest::kv::{Addition, Counters, Kv, KvError};
+
+use crate::lanes::Lane;
 use crate::sweep;
 use crate::window::{self, Counts, Outcome, Window};
 
 /// A principal's counter for one limit, in the window `now_millis` falls in.
+#[derive(Debug, Clone)]
 pub struct Counter {
     pub window: Window,
     pub key: String,
     previous_key: String,
 }
 
-/// One counter charged with an amount against its limit.
-pub struct Charging<'a> {
-    pub counter: &'a Counter,
+/// One limit charged with an amount, held in one lane of `counter`.
+#[derive(Debug, Clone)]
+pub struct Charging {
+    pub counter: Counter,
+    pub lane: Lane,
     pub amount: u64,
     pub limit: u64,
+    /// Counters of the same window whose lane counts toward the same limit:
+    /// a principal's minute token budget is held on the counter of the
+    /// endpoint class it spends from, and judged over all of them.
+    pub shared_with: Vec<Counter>,
 }
 
-/// What a set of charges came to: admitted together or not at all.
-pub struct Admission {
-    pub admitted: bool,
-    /// One per charge tried; when refused, the last is the one that did not fit.
-    pub outcomes: Vec<Outcome>,
+impl Charging {
+    /// The amount held: a lane holds at most its maximum, and an amount
+    /// that large never fits a limit held to the same maximum.
+    fn held(&self) -> u64 {
+        self.amount.min(self.lane.max())
+    }
 }
 
 impl Counter {
@@ -42,44 +53,92 @@ impl Counter {
     pub fn ttl_secs(&self) -> u32 {
         self.window.length_secs().saturating_mul(2)
     }
+}
 
-    fn charge(&self, amount: u64, limit: u64, now_millis: u64) -> Charge {
-        Charge {
-            key: self.key.clone(),
-            previous: self.previous_key.clone(),
-            overlap_millis: self.window.previous_overlap_millis(now_millis),
-            length_millis: self.window.length_millis(),
-            amount: to_delta(amount),
-            limit: to_delta(limit),
-            ttl_secs: self.ttl_secs(),
+/// What `values` (in the order of `keys`) hold for `key`.
+struct Seen<'a> {
+    keys: &'a [String],
+    values: &'a [i64],
+}
+
+impl Seen<'_> {
+    fn value(&self, key: &str) -> i64 {
+        self.keys
+            .iter()
+            .position(|known| known == key)
+            .and_then(|at| self.values.get(at).copied())
+            .unwrap_or(0)
+    }
+
+    fn counts(&self, charging: &Charging) -> Counts {
+        let lane = charging.lane;
+        let counters = std::iter::once(&charging.counter).chain(&charging.shared_with);
+        let (mut previous, mut current) = (0u64, 0u64);
+        for counter in counters {
+            previous = previous.saturating_add(lane.count(self.value(&counter.previous_key)));
+            current = current.saturating_add(lane.count(self.value(&counter.key)));
         }
+        Counts { previous, current }
     }
 }
 
-/// Charges every counter or none, in one call to the counters (one round
-/// trip on Redis). A window a charge opened triggers the limiter's cleanup
-/// where the counters do not forget by themselves; `store` opens the
-/// key-value store only then.
-pub fn charge_all<K: Kv>(
+/// Charges every stage's limits in one call to the counters: each amount is
+/// added, then every counter the decisions need is read. The first stage
+/// with a limit that does not fit is taken back, with every stage after it;
+/// the stages before it stay counted. Returns one outcome per charge, by
+/// stage. A window an addition opened triggers the limiter's cleanup where
+/// the counters do not forget by themselves; `store` opens the key-value
+/// store only then.
+pub fn charge_stages<K: Kv>(
     counters: &impl Counters,
     store: impl FnOnce() -> Result<K, KvError>,
-    charges: &[Charging],
+    stages: &[Vec<Charging>],
     now_millis: u64,
-) -> Result<Admission, KvError> {
-    let wanted: Vec<Charge> = charges
+) -> Result<Vec<Vec<Outcome>>, KvError> {
+    let charges: Vec<&Charging> = stages.iter().flatten().collect();
+    let added = additions(&charges, 1);
+    let keys = keys_read(&charges);
+    let values = counters.add_then_read(&added, &keys)?;
+    let seen = Seen {
+        keys: &keys,
+        values: &values,
+    };
+    let outcomes: Vec<Vec<Outcome>> = stages
         .iter()
-        .map(|charging| {
-            charging
-                .counter
-                .charge(charging.amount, charging.limit, now_millis)
+        .map(|stage| {
+            stage
+                .iter()
+                .map(|charging| {
+                    let limit = charging.limit.min(charging.lane.max());
+                    let window = charging.counter.window;
+                    window::admit(
+                        seen.counts(charging),
+                        charging.held(),
+                        limit,
+                        window,
+                        now_millis,
+                    )
+                })
+                .collect()
         })
         .collect();
-    let outcome = counters.charge_all(&wanted)?;
+    let refused = outcomes
+        .iter()
+        .position(|stage| stage.iter().any(|outcome| !outcome.allowed));
+    if let Some(first) = refused {
+        let taken: Vec<&Charging> = stages[first..].iter().flatten().collect();
+        if let Err(error) = counters.add_then_read(&additions(&taken, -1), &[]) {
+            eprintln!("ratelimit: a refused charge could not be taken back: {error}");
+        }
+    }
     let opened: Vec<&Counter> = charges
         .iter()
-        .zip(&outcome.tried)
-        .filter(|(charging, seen)| seen.current == to_delta(charging.amount))
-        .map(|(charging, _)| charging.counter)
+        .map(|charging| &charging.counter)
+        .filter(|counter| {
+            added.iter().any(|addition| {
+                addition.key == counter.key && seen.value(&counter.key) == addition.delta
+            })
+        })
         .collect();
     if !opened.is_empty() && !counters.forgets() {
         match store() {
@@ -92,23 +151,43 @@ pub fn charge_all<K: Kv>(
             Err(error) => eprintln!("ratelimit: no cleanup: {error}"),
         }
     }
-    let outcomes = charges
-        .iter()
-        .zip(&outcome.tried)
-        .map(|(charging, seen)| outcome_of(charging, *seen, charging.counter.window, now_millis))
-        .collect();
-    Ok(Admission {
-        admitted: outcome.admitted,
-        outcomes,
-    })
+    Ok(outcomes)
 }
 
-fn outcome_of(charging: &Charging, seen: Charged, window: Window, now_millis: u64) -> Outcome {
-    let counts = Counts {
-        previous: seen.previous.max(0) as u64,
-        current: seen.current.max(0) as u64,
-    };
-    window::admit(counts, charging.amount, charging.limit, window, now_millis)
+/// One addition per counter, the lanes charged to it packed together;
+/// `sign` -1 takes them back.
+fn additions(charges: &[&Charging], sign: i64) -> Vec<Addition> {
+    let mut packed: BTreeMap<&str, (i64, u32)> = BTreeMap::new();
+    for charging in charges {
+        let delta = charging.lane.delta(to_delta(charging.held())) * sign;
+        let entry = packed
+            .entry(charging.counter.key.as_str())
+            .or_insert((0, charging.counter.ttl_secs()));
+        entry.0 = entry.0.saturating_add(delta);
+    }
+    packed
+        .into_iter()
+        .map(|(key, (delta, ttl_secs))| Addition {
+            key: key.to_string(),
+            delta,
+            ttl_secs,
+        })
+        .collect()
+}
+
+/// Every counter a decision weighs, current and previous window, once.
+fn keys_read(charges: &[&Charging]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for charging in charges {
+        for counter in std::iter::once(&charging.counter).chain(&charging.shared_with) {
+            for key in [&counter.key, &counter.previous_key] {
+                if !keys.contains(key) {
+                    keys.push(key.clone());
+                }
+            }
+        }
+    }
+    keys
 }
 
 pub fn to_delta(amount: u64) -> i64 {
@@ -125,26 +204,35 @@ mod tests {
     /// at the end of this one and fully at its start.
     const START: u64 = 600_000;
 
+    fn request(counter: &Counter, limit: u64) -> Charging {
+        Charging {
+            counter: counter.clone(),
+            lane: Lane::Requests,
+            amount: 1,
+            limit,
+            shared_with: Vec::new(),
+        }
+    }
+
+    fn charge(
+        counters: &CountersOnKv<MemoryKv>,
+        stages: &[Vec<Charging>],
+        now: u64,
+    ) -> Vec<Vec<bool>> {
+        charge_stages(counters, || Ok::<_, KvError>(counters.store()), stages, now)
+            .expect("charge")
+            .into_iter()
+            .map(|stage| stage.iter().map(|outcome| outcome.allowed).collect())
+            .collect()
+    }
+
     fn charge_one(
         counters: &CountersOnKv<MemoryKv>,
         counter: &Counter,
         limit: u64,
         now: u64,
     ) -> bool {
-        let charging = Charging {
-            counter,
-            amount: 1,
-            limit,
-        };
-        let charged = charge_all(
-            counters,
-            || Ok::<_, KvError>(counters.store()),
-            &[charging],
-            now,
-        )
-        .expect("charge");
-        assert_eq!(charged.admitted, charged.outcomes[0].allowed);
-        charged.admitted
+        charge(counters, &[vec![request(counter, limit)]], now)[0][0]
     }
 
     #[test]
@@ -176,25 +264,118 @@ mod tests {
         assert!(charge_one(&counters, &next, 3, START + 119_000));
     }
 
-    #[test]
-    fn the_counters_decision_is_the_window_arithmetics() {
-        let counter = Counter::new("abc", "/v1", 60, START);
-        for elapsed in [0, 1, 15_000, 30_000, 59_999] {
-            for (previous, current) in [(0, 1), (10, 5), (60, 31), (60, 30), (7, 2)] {
-                let now = START + elapsed;
-                let charging = Charging {
-                    counter: &counter,
-                    amount: 1,
-                    limit: 30,
-                };
-                let seen = Charged { current, previous };
-                assert_eq!(
-                    counter.charge(1, 30, now).fits(seen),
-                    outcome_of(&charging, seen, counter.window, now).allowed,
-                    "{elapsed} ms in, {previous} then {current}"
-                );
-            }
+    fn tokens(counter: &Counter, amount: u64, limit: u64, shared_with: &[&Counter]) -> Charging {
+        Charging {
+            counter: counter.clone(),
+            lane: Lane::Tokens,
+            amount,
+            limit,
+            shared_with: shared_with
+                .iter()
+                .map(|counter| (*counter).clone())
+                .collect(),
         }
+    }
+
+    #[test]
+    fn a_request_and_its_tokens_are_one_addition() {
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let chat = Counter::new("abc", "/v1/chat", 60, START);
+        let stages = [
+            vec![request(&chat, 10)],
+            vec![tokens(&chat, 400, 1000, &[])],
+        ];
+        assert_eq!(charge(&counters, &stages, START), [[true], [true]]);
+        assert_eq!(
+            additions(&stages.iter().flatten().collect::<Vec<_>>(), 1).len(),
+            1
+        );
+        let value = counters.counter(&chat.key).expect("read");
+        assert_eq!(
+            (Lane::Requests.count(value), Lane::Tokens.count(value)),
+            (1, 400)
+        );
+    }
+
+    #[test]
+    fn tokens_without_room_are_taken_back_and_the_request_stays_counted() {
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let chat = Counter::new("abc", "/v1/chat", 60, START);
+        let stages = [
+            vec![request(&chat, 10)],
+            vec![tokens(&chat, 600, 1000, &[])],
+        ];
+        assert_eq!(charge(&counters, &stages, START), [[true], [true]]);
+        assert_eq!(charge(&counters, &stages, START), [[true], [false]]);
+        let value = counters.counter(&chat.key).expect("read");
+        assert_eq!(
+            (Lane::Requests.count(value), Lane::Tokens.count(value)),
+            (2, 600)
+        );
+    }
+
+    #[test]
+    fn a_refused_request_holds_no_tokens() {
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let chat = Counter::new("abc", "/v1/chat", 60, START);
+        let stages = [vec![request(&chat, 1)], vec![tokens(&chat, 10, 1000, &[])]];
+        assert_eq!(charge(&counters, &stages, START)[0], [true]);
+        assert_eq!(charge(&counters, &stages, START)[0], [false]);
+        let value = counters.counter(&chat.key).expect("read");
+        assert_eq!(
+            (Lane::Requests.count(value), Lane::Tokens.count(value)),
+            (1, 10)
+        );
+    }
+
+    #[test]
+    fn a_budget_spread_over_classes_is_judged_over_all_of_them() {
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let chat = Counter::new("abc", "/v1/chat", 60, START);
+        let messages = Counter::new("abc", "/v1/messages", 60, START);
+        let on_chat = [
+            vec![request(&chat, 10)],
+            vec![tokens(&chat, 600, 1000, &[&messages])],
+        ];
+        let on_messages = [
+            vec![request(&messages, 10)],
+            vec![tokens(&messages, 600, 1000, &[&chat])],
+        ];
+        assert_eq!(charge(&counters, &on_chat, START)[1], [true]);
+        assert_eq!(
+            charge(&counters, &on_messages, START)[1],
+            [false],
+            "600 more than 1000 - 600"
+        );
+        let previous_window_share = START + 60_000 + 30_000;
+        let later = [
+            vec![request(
+                &Counter::new("abc", "/v1/messages", 60, previous_window_share),
+                10,
+            )],
+            vec![tokens(
+                &Counter::new("abc", "/v1/messages", 60, previous_window_share),
+                701,
+                1000,
+                &[&Counter::new("abc", "/v1/chat", 60, previous_window_share)],
+            )],
+        ];
+        // Half-way into the next minute the 600 spent on chat weigh 300.
+        assert_eq!(charge(&counters, &later, previous_window_share)[1], [false]);
+    }
+
+    #[test]
+    fn an_amount_beyond_a_lane_never_spills_into_the_other() {
+        let counters = CountersOnKv::new(MemoryKv::default());
+        let chat = Counter::new("abc", "/v1/chat", 60, START);
+        let stages = [
+            vec![request(&chat, 10)],
+            vec![tokens(&chat, u64::MAX, u64::MAX, &[])],
+        ];
+        assert_eq!(charge(&counters, &stages, START), [[true], [true]]);
+        let value = counters.counter(&chat.key).expect("read");
+        assert_eq!(Lane::Requests.count(value), 1);
+        assert_eq!(Lane::Tokens.count(value), Lane::Tokens.max());
     }
 
     #[test]

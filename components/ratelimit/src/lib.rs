@@ -1,10 +1,14 @@
-//! Rate Limiter component: WIT glue around [`policy`], [`window`] and
-//! [`counter`]. Requests are counted per (principal, endpoint class), tokens
-//! per principal, each on a sliding-window counter in the `default` store.
+//! Rate Limiter component: WIT glue around [`admission`], [`policy`],
+//! [`window`] and [`counter`]. Requests are counted per (principal, endpoint
+//! class) and tokens per principal, on sliding-window counters in the
+//! shared counters; a request and its minute's tokens share one counter
+//! ([`lanes`]).
 
+mod admission;
 mod bindings;
 mod counter;
 mod failure;
+mod lanes;
 mod policy;
 mod sweep;
 mod tokens;
@@ -20,28 +24,19 @@ pub mod fuzzing {
     }
 }
 
-use bindings::exports::mylder::wws::ratelimit::{
-    Decision, Guest, Reservation, TokenDecision, Verdict,
-};
+use bindings::exports::mylder::wws::ratelimit::{Admission, Guest, Reservation};
 use bindings::mylder::wws::types::{Principal, StoreOperations};
-use wws_guest::kv::{Counters, KvError, SharedCounters, Store};
+use wws_guest::kv::{Counters, SharedCounters, Store};
 use wws_guest::{config, digest, time};
 
-use counter::{Charging, Counter, to_delta};
+use admission::Request;
+use counter::to_delta;
 use failure::StoreFailure;
+use lanes::Lane;
 use policy::Policies;
-use window::Outcome;
 
 fn policies() -> Policies {
     config::parsed("rate_limits", Policies::from_json).unwrap_or_default()
-}
-
-fn verdict(outcome: &Outcome) -> Verdict {
-    if outcome.allowed {
-        Verdict::Admitted
-    } else {
-        Verdict::Limited
-    }
 }
 
 struct RateLimiter;
@@ -56,58 +51,20 @@ impl Guest for RateLimiter {
         config::problems()
     }
 
-    fn check(principal: Principal, path: String) -> Decision {
+    fn admit(principal: Principal, path: String, tokens: Option<u64>) -> Admission {
         let policies = policies();
-        let rule = policies.for_role(&principal.role).for_path(&path).clone();
-        let now = time::now_millis();
-        let counter = Counter::new(
-            &digest::sha256_hex(&principal.id),
-            &rule.name,
-            rule.window_secs,
-            now,
-        );
-        let limit = u64::from(rule.limit);
-        let charging = Charging {
-            counter: &counter,
-            amount: 1,
-            limit,
-        };
-        let decided =
-            counter::charge_all(&SharedCounters, Store::open_default, &[charging], now)
-                .and_then(|admission| {
-                    admission.outcomes.into_iter().next().ok_or_else(|| {
-                        KvError::Store("a charge came back without its counts".into())
-                    })
-                })
-                .map_err(|error| StoreFailure::diagnose(&SharedCounters, error));
-        let (verdict, outcome) = match decided {
-            Ok(outcome) => (verdict(&outcome), outcome),
-            Err(failure) => (failure.verdict(policies.on_store_error), unlimited(limit)),
-        };
-        Decision {
-            verdict,
-            limit: rule.limit,
-            remaining: outcome.remaining.min(limit) as u32,
-            reset_secs: counter.window.seconds_left(now),
-            window_secs: rule.window_secs,
-            retry_after_secs: outcome.retry_after_secs,
-            policy: rule.name,
-        }
-    }
-
-    fn reserve_tokens(principal: Principal, estimate: u64) -> TokenDecision {
-        let policies = policies();
-        let budgets = policies.for_role(&principal.role).tokens;
-        let now = time::now_millis();
         let principal_digest = digest::sha256_hex(&principal.id);
-        let budgets = tokens::budgets(&budgets, &principal_digest, now);
-        match tokens::reserve(&SharedCounters, Store::open_default, budgets, estimate, now) {
-            Ok(decision) => decision,
-            Err(error) => {
-                let failure = StoreFailure::diagnose(&SharedCounters, error);
-                token_store_failed(&policies, &failure, estimate)
-            }
-        }
+        let request = Request {
+            limits: policies.for_role(&principal.role),
+            principal_digest: &principal_digest,
+            path: &path,
+            tokens,
+            now_millis: time::now_millis(),
+        };
+        admission::admit(&SharedCounters, Store::open_default, &request).unwrap_or_else(|error| {
+            let failure = StoreFailure::diagnose(&SharedCounters, error);
+            admission::without_counters(&request, failure.verdict(policies.on_store_error))
+        })
     }
 
     fn settle_tokens(reservation: Reservation, actual: u64) {
@@ -116,36 +73,14 @@ impl Guest for RateLimiter {
             return;
         }
         // Zero ttl: the counter keeps the expiry its reservation gave it.
-        let settled = reservation
-            .counters
-            .iter()
-            .try_for_each(|key| SharedCounters.add(key, delta, 0).map(drop));
+        let settled = reservation.counters.iter().try_for_each(|key| {
+            SharedCounters
+                .add(key, Lane::Tokens.delta(delta), 0)
+                .map(drop)
+        });
         if let Err(error) = settled {
             eprintln!("ratelimit: could not settle token usage: {error}");
         }
-    }
-}
-
-fn unlimited(limit: u64) -> Outcome {
-    Outcome {
-        allowed: true,
-        remaining: limit,
-        retry_after_secs: 0,
-    }
-}
-
-fn token_store_failed(policies: &Policies, failure: &StoreFailure, estimate: u64) -> TokenDecision {
-    let verdict = failure.verdict(policies.on_store_error);
-    TokenDecision {
-        verdict,
-        reservation: (verdict == Verdict::Admitted).then(|| Reservation {
-            tokens: estimate,
-            counters: Vec::new(),
-        }),
-        ..tokens::unbudgeted(Reservation {
-            tokens: estimate,
-            counters: Vec::new(),
-        })
     }
 }
 

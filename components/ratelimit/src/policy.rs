@@ -99,6 +99,11 @@ fn rule(name: &str, limit: u32, window_secs: u32) -> Rule {
 }
 
 impl Limits {
+    /// Every endpoint class's rule, the default's last.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.routes.iter().chain(std::iter::once(&self.default))
+    }
+
     pub fn for_path(&self, path: &str) -> &Rule {
         self.routes
             .iter()

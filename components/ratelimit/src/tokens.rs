@@ -1,62 +1,92 @@
 //! Token budgets: the holds a request's estimate takes against the
 //! principal's per-minute and per-day budgets, charged together (all held
 //! or none), and the decision the gateway gets back.
-
-use wws_guest::kv::{Counters, Kv, KvError};
+//!
+//! The minute's hold rides on the request's own counter when its endpoint
+//! class counts per minute (the default for every class), so an AI request
+//! adds to one counter for both, one write on Spin's store. The budget is
+//! then judged over the principal's every per-minute class counter and one
+//! of its own, which holds the tokens of classes counted over other windows.
+//! The day's budget has a counter of its own.
 
 use crate::bindings::exports::mylder::wws::ratelimit::{Reservation, TokenDecision, Verdict};
-use crate::counter::{self, Charging, Counter};
-use crate::policy::TokenBudgets;
+use crate::counter::{Charging, Counter};
+use crate::lanes::Lane;
+use crate::policy::Limits;
+use crate::window::Outcome;
 
 const MINUTE_SECS: u32 = 60;
 const DAY_SECS: u32 = 86_400;
 
-/// One budget that applies, with the counter it is held on.
+/// One budget that applies, with the charge it takes.
 pub struct Budget {
     pub name: &'static str,
-    pub limit: u64,
-    pub counter: Counter,
+    pub charging: Charging,
 }
 
-/// The budgets set for a principal (a budget that is `null` is off).
-pub fn budgets(tokens: &TokenBudgets, principal_digest: &str, now_millis: u64) -> Vec<Budget> {
-    [
-        ("tokens-per-minute", tokens.per_minute, MINUTE_SECS),
-        ("tokens-per-day", tokens.per_day, DAY_SECS),
-    ]
-    .into_iter()
-    .filter_map(|(name, limit, window_secs)| {
-        Some(Budget {
-            name,
-            limit: limit?,
-            counter: Counter::new(principal_digest, "tokens", window_secs, now_millis),
-        })
-    })
-    .collect()
-}
-
-/// Holds `estimate` on every budget or on none. Admitted, the decision
-/// names the tightest budget and carries the reservation to settle;
-/// refused, the budget that did not fit.
-pub fn reserve<S: Kv>(
-    counters: &impl Counters,
-    store: impl FnOnce() -> Result<S, KvError>,
-    budgets: Vec<Budget>,
+/// The budgets set for a principal (a budget that is `null` is off), each
+/// charged `estimate`; `request` is the counter the request itself is
+/// charged to.
+pub fn budgets(
+    limits: &Limits,
+    principal_digest: &str,
+    request: &Counter,
     estimate: u64,
     now_millis: u64,
-) -> Result<TokenDecision, KvError> {
-    let charges: Vec<Charging> = budgets
+) -> Vec<Budget> {
+    let own = |window_secs| Counter::new(principal_digest, "tokens", window_secs, now_millis);
+    let mut budgets = Vec::new();
+    if let Some(limit) = limits.tokens.per_minute {
+        let carrier = if request.window.length_secs() == MINUTE_SECS {
+            request.clone()
+        } else {
+            own(MINUTE_SECS)
+        };
+        let shared_with = limits
+            .rules()
+            .filter(|rule| rule.window_secs == MINUTE_SECS)
+            .map(|rule| Counter::new(principal_digest, &rule.name, MINUTE_SECS, now_millis))
+            .chain(std::iter::once(own(MINUTE_SECS)))
+            .filter(|counter| counter.key != carrier.key)
+            .collect();
+        budgets.push(Budget {
+            name: "tokens-per-minute",
+            charging: Charging {
+                counter: carrier,
+                lane: Lane::Tokens,
+                amount: estimate,
+                limit,
+                shared_with,
+            },
+        });
+    }
+    if let Some(limit) = limits.tokens.per_day {
+        budgets.push(Budget {
+            name: "tokens-per-day",
+            charging: Charging {
+                counter: own(DAY_SECS),
+                lane: Lane::Tokens,
+                amount: estimate,
+                limit,
+                shared_with: Vec::new(),
+            },
+        });
+    }
+    budgets
+}
+
+/// What the budgets' outcomes (one per budget, in order) mean for the
+/// request. Admitted, the decision names the tightest budget and carries
+/// the reservation to settle; refused, the first budget that did not fit.
+pub fn decide(
+    budgets: &[Budget],
+    outcomes: &[Outcome],
+    estimate: u64,
+    now_millis: u64,
+) -> TokenDecision {
+    let decisions: Vec<TokenDecision> = budgets
         .iter()
-        .map(|budget| Charging {
-            counter: &budget.counter,
-            amount: estimate,
-            limit: budget.limit,
-        })
-        .collect();
-    let admission = counter::charge_all(counters, store, &charges, now_millis)?;
-    let mut decisions: Vec<TokenDecision> = budgets
-        .iter()
-        .zip(admission.outcomes)
+        .zip(outcomes)
         .map(|(budget, outcome)| TokenDecision {
             verdict: if outcome.allowed {
                 Verdict::Admitted
@@ -64,37 +94,36 @@ pub fn reserve<S: Kv>(
                 Verdict::Limited
             },
             budget: budget.name.into(),
-            limit: budget.limit,
+            limit: budget.charging.limit,
             remaining: outcome.remaining,
-            reset_secs: budget.counter.window.seconds_left(now_millis),
+            reset_secs: budget.charging.counter.window.seconds_left(now_millis),
             retry_after_secs: outcome.retry_after_secs,
             reservation: None,
         })
         .collect();
-    if !admission.admitted {
-        return decisions
-            .pop()
-            .ok_or_else(|| KvError::Store("a refused charge came back without its counts".into()));
+    if let Some(refused) = decisions
+        .iter()
+        .find(|decision| decision.verdict == Verdict::Limited)
+    {
+        return refused.clone();
     }
     let reservation = Reservation {
         tokens: estimate,
         counters: budgets
-            .into_iter()
-            .map(|budget| budget.counter.key)
+            .iter()
+            .map(|budget| budget.charging.counter.key.clone())
             .collect(),
     };
-    Ok(
-        match decisions
-            .into_iter()
-            .min_by_key(|decision| decision.remaining)
-        {
-            Some(tightest) => TokenDecision {
-                reservation: Some(reservation),
-                ..tightest
-            },
-            None => unbudgeted(reservation),
+    match decisions
+        .into_iter()
+        .min_by_key(|decision| decision.remaining)
+    {
+        Some(tightest) => TokenDecision {
+            reservation: Some(reservation),
+            ..tightest
         },
-    )
+        None => unbudgeted(reservation),
+    }
 }
 
 /// No budget applies: admitted, with an empty reservation to settle.
@@ -112,72 +141,50 @@ pub fn unbudgeted(reservation: Reservation) -> TokenDecision {
 
 #[cfg(test)]
 mod tests {
-    use wws_guest::kv::{CountersOnKv, MemoryKv};
-
     use super::*;
+    use crate::policy::Policies;
 
-    /// The last millisecond of a minute, 20,000 days in: the previous
-    /// minute weighs nothing and the previous day held nothing.
     const NOW: u64 = 20_000 * 86_400_000 + 59_999;
 
-    fn reserve_on(
-        counters: &CountersOnKv<MemoryKv>,
-        per_minute: Option<u64>,
-        per_day: Option<u64>,
-        estimate: u64,
-    ) -> TokenDecision {
-        let tokens = TokenBudgets {
-            per_minute,
-            per_day,
-        };
-        let store = || Ok::<_, KvError>(counters.store());
-        reserve(counters, store, budgets(&tokens, "abc", NOW), estimate, NOW).expect("reserve")
+    fn limits(json: &str) -> Limits {
+        Policies::from_json(json)
+            .expect("policy")
+            .for_role("user")
+            .clone()
     }
 
     #[test]
-    fn a_single_budget_is_named_with_its_limit_and_held() {
-        let counters = CountersOnKv::new(MemoryKv::default());
-        let first = reserve_on(&counters, Some(1000), None, 400);
-        assert_eq!(first.verdict, Verdict::Admitted);
-        assert_eq!(
-            (first.budget.as_str(), first.limit, first.remaining),
-            ("tokens-per-minute", 1000, 600)
-        );
-        let held = first.reservation.expect("a reservation");
-        assert_eq!((held.tokens, held.counters.len()), (400, 1));
-        assert_eq!(reserve_on(&counters, Some(1000), None, 400).remaining, 200);
-        let refused = reserve_on(&counters, Some(1000), None, 400);
-        assert_eq!(refused.verdict, Verdict::Limited);
-        assert!(refused.reservation.is_none());
-        assert!(refused.retry_after_secs >= 1);
+    fn the_minute_rides_on_a_per_minute_request_counter_and_sees_every_class() {
+        let limits =
+            limits(r#"{"/v1/a": 5, "/v1/b": 5, "tokens": {"per_minute": 1000, "per_day": 9000}}"#);
+        let request = Counter::new("abc", "/v1/a", 60, NOW);
+        let budgets = budgets(&limits, "abc", &request, 10, NOW);
+        let names: Vec<&str> = budgets.iter().map(|budget| budget.name).collect();
+        assert_eq!(names, ["tokens-per-minute", "tokens-per-day"]);
+        let minute = &budgets[0].charging;
+        assert_eq!(minute.counter.key, request.key);
+        let shared: Vec<&str> = minute.shared_with.iter().map(|c| c.key.as_str()).collect();
+        assert!(shared.contains(&Counter::new("abc", "/v1/b", 60, NOW).key.as_str()));
+        assert!(shared.contains(&Counter::new("abc", "tokens", 60, NOW).key.as_str()));
+        assert!(!shared.contains(&request.key.as_str()));
+        assert!(budgets[1].charging.shared_with.is_empty());
     }
 
     #[test]
-    fn the_tightest_budget_decides_and_a_refusal_holds_nothing() {
-        let counters = CountersOnKv::new(MemoryKv::default());
-        let first = reserve_on(&counters, Some(1000), Some(500), 300);
+    fn a_class_over_another_window_holds_the_minute_on_the_principals_counter() {
+        let limits = limits(r#"{"/v1/slow": {"requests": 5, "window_secs": 3600}}"#);
+        let request = Counter::new("abc", "/v1/slow", 3600, NOW);
+        let budgets = budgets(&limits, "abc", &request, 10, NOW);
+        let minute = &budgets[0].charging;
         assert_eq!(
-            (first.budget.as_str(), first.remaining),
-            ("tokens-per-day", 200)
+            minute.counter.key,
+            Counter::new("abc", "tokens", 60, NOW).key
         );
-        let refused = reserve_on(&counters, Some(1000), Some(500), 300);
-        assert_eq!(
-            (refused.verdict, refused.budget.as_str()),
-            (Verdict::Limited, "tokens-per-day")
+        assert!(
+            minute
+                .shared_with
+                .iter()
+                .all(|counter| counter.window.length_secs() == 60)
         );
-        let minute = Counter::new("abc", "tokens", MINUTE_SECS, NOW);
-        assert_eq!(
-            counters.counter(&minute.key).expect("read"),
-            300,
-            "the minute's hold was taken back with the day's"
-        );
-    }
-
-    #[test]
-    fn without_budgets_everything_is_admitted() {
-        let counters = CountersOnKv::new(MemoryKv::default());
-        let open = reserve_on(&counters, None, None, 10_000);
-        assert_eq!((open.verdict, open.limit), (Verdict::Admitted, u64::MAX));
-        assert!(open.reservation.expect("reservation").counters.is_empty());
     }
 }

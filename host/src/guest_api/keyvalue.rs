@@ -285,6 +285,9 @@ impl atomics::HostCas for WwsState {
 }
 
 impl batch::Host for WwsState {
+    /// Only the keys found, as Spin 4.0.2's SQLite store answers (`SELECT
+    /// ... WHERE key IN ...`), so a guest that counted on missing keys being
+    /// listed fails here as it would there.
     async fn get_many(
         &mut self,
         bucket: Resource<KvBucket>,
@@ -295,14 +298,13 @@ impl batch::Host for WwsState {
             return Ok(Err(refusal));
         }
         let store = self.bucket(&bucket)?;
-        let mut values = Vec::with_capacity(keys.len());
-        for key in keys {
-            match self.read(store.get(&key)).await {
-                Ok(value) => values.push((key, value)),
-                Err(error) => return Ok(Err(error)),
-            }
-        }
-        Ok(Ok(values))
+        let read = self.read(async move { store.get_many(&keys).await }).await;
+        Ok(read.map(|found| {
+            found
+                .into_iter()
+                .map(|(key, value)| (key, Some(value)))
+                .collect()
+        }))
     }
 
     async fn set_many(

@@ -1,5 +1,6 @@
-//! The platform's key-value quotas, met the way a guest meets them:
-//! through the `wasi:keyvalue` implementation, on a memory store.
+//! The platform's key-value quotas and Spin's batch answers, met the way a
+//! guest meets them: through the `wasi:keyvalue` implementation, on a
+//! memory store.
 
 use wasmtime::component::Resource;
 
@@ -99,4 +100,21 @@ async fn spin_has_no_key_value_quotas() {
         .await
         .expect("no trap")
         .expect("no limit");
+}
+
+#[tokio::test]
+async fn get_many_lists_only_the_keys_found_as_spins_sqlite_store_does() {
+    let mut state = for_tests(&[], Platform::Spin);
+    let bucket = bucket(&mut state).await;
+    state
+        .set(again(&bucket), "b".into(), b"2".to_vec())
+        .await
+        .expect("no trap")
+        .expect("set");
+    let found = state
+        .get_many(again(&bucket), vec!["a".into(), "b".into(), "c".into()])
+        .await
+        .expect("no trap")
+        .expect("read");
+    assert_eq!(found, [("b".to_string(), Some(b"2".to_vec()))]);
 }

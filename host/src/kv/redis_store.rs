@@ -70,6 +70,18 @@ impl RedisStore {
         self.run(self.connection.clone().get(key)).await
     }
 
+    /// Each key's value, in order, in one `MGET`.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut command = redis::cmd("MGET");
+        command.arg(keys);
+        let mut connection = self.connection.clone();
+        self.run(async move { command.query_async(&mut connection).await })
+            .await
+    }
+
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         self.run(self.connection.clone().set(key, value)).await
     }

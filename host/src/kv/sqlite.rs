@@ -85,6 +85,11 @@ impl SqliteStore {
         self.with(|connection| read(connection, key))
     }
 
+    /// Each key's value, in order, under one lock.
+    pub fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
+        self.with(|connection| keys.iter().map(|key| read(connection, key)).collect())
+    }
+
     pub fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         self.with(|connection| write(connection, key, value))
     }

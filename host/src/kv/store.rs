@@ -60,6 +60,25 @@ impl KvStore {
         }
     }
 
+    /// The keys found, with their values: one statement on SQLite (one
+    /// lock, one blocking call under Spin's costs, as Spin's `get-many` is),
+    /// one `MGET` on Redis.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, KvError> {
+        let values = match self {
+            KvStore::Sqlite(store) => store.get_many(keys)?,
+            KvStore::Redis(store) => store.get_many(keys).await?,
+            KvStore::Memory(store) => keys
+                .iter()
+                .map(|key| store.get(key))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(keys
+            .iter()
+            .zip(values)
+            .filter_map(|(key, value)| Some((key.clone(), value?)))
+            .collect())
+    }
+
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         match self {
             KvStore::Sqlite(store) => store.set(key, value),

@@ -19,6 +19,7 @@ pub(crate) mod usage;
 
 use wasip2::http::types::{Method, ResponseOutparam};
 
+use crate::admission;
 use crate::bindings::mylder::wws::cache::{self, Hit, KeyInput};
 use crate::bindings::mylder::wws::router::{self, Plan, RouteError, RouteRequest};
 use crate::cache_control::CacheControl;
@@ -43,6 +44,22 @@ const COUNT_TOKENS_PATH: &str = "/v1/messages/count_tokens";
 
 pub fn handles(path: &str) -> bool {
     path == MODELS_PATH || path == COUNT_TOKENS_PATH || CHAT_PATHS.contains(&path)
+}
+
+/// Chat requests are admitted here rather than before dispatch: once the
+/// body says how many tokens to hold, or that a cached answer needs none.
+pub fn admits_itself(method: &Method, path: &str) -> bool {
+    matches!(method, Method::Post) && CHAT_PATHS.contains(&path)
+}
+
+/// Answers `error` for a chat request turned down before any provider was
+/// asked; it still counts against the client's rate limit, unless that
+/// limit refuses it first.
+fn turn_down(mut context: Context, path: &str, error: ApiError, out: ResponseOutparam) {
+    match admission::admit(&mut context, path, None) {
+        Ok(_) => context.send_error(out, &error),
+        Err(refusal) => context.send_error(out, &refusal),
+    }
 }
 
 pub fn handle(inbound: Inbound, context: Context, out: ResponseOutparam) {
@@ -106,13 +123,13 @@ fn count_tokens(mut inbound: Inbound, context: Context, out: ResponseOutparam) {
 fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
     let bytes = match inbound.read_body() {
         Ok(bytes) => bytes,
-        Err(error) => return context.send_error(out, &error),
+        Err(error) => return turn_down(context, &inbound.path, error, out),
     };
     let mut request = match ChatRequest::parse(&inbound.path, &bytes) {
         Ok(request) => request,
         Err(error) => {
             let error = ApiError::bad_request(error.to_string());
-            return context.send_error(out, &error);
+            return turn_down(context, &inbound.path, error, out);
         }
     };
     // A task type is a short name; anything else is ignored (the router
@@ -143,7 +160,7 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
                 "model_not_found",
                 format!("model {model:?} is not in the catalogue; see GET /v1/models"),
             );
-            return context.send_error(out, &error);
+            return turn_down(context, &inbound.path, error, out);
         }
         Err(RouteError::ContextTooLarge(tokens)) => {
             let error = ApiError::new(
@@ -153,7 +170,7 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
                     "the prompt (about {tokens} tokens) is larger than every configured model's context window"
                 ),
             );
-            return context.send_error(out, &error);
+            return turn_down(context, &inbound.path, error, out);
         }
     };
 
@@ -175,7 +192,7 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
             body: request.cache_body(model),
         })
     }) else {
-        return fetch(&request, &plan, context, out, None, None);
+        return fetch(&request, &inbound.path, &plan, context, out, None, None);
     };
     let slot = || CacheSlot {
         key: &key,
@@ -186,6 +203,9 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
         .filter(|_| !request.is_deterministic());
     match caching::find(&key, max_age, &mut context) {
         Found::Serve { hit, revalidate } => {
+            if let Err(refusal) = admission::admit(&mut context, &inbound.path, None) {
+                return context.send_error(out, &refusal);
+            }
             serve_completion(&hit, caching::label(&hit), &request, &context, out);
             if revalidate {
                 let caller = &context.identity.principal.id;
@@ -194,7 +214,16 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
             }
         }
         Found::Fetch { leader, fallback } => {
-            fetch(&request, &plan, context, out, leader.then(slot), fallback);
+            let path = &inbound.path;
+            fetch(
+                &request,
+                path,
+                &plan,
+                context,
+                out,
+                leader.then(slot),
+                fallback,
+            );
             if leader {
                 cache::release_fill(&key);
             }
@@ -206,13 +235,14 @@ fn complete(mut inbound: Inbound, mut context: Context, out: ResponseOutparam) {
 /// provider fails, a `fallback` entry is served instead (stale-if-error).
 fn fetch(
     request: &ChatRequest,
+    path: &str,
     plan: &Plan,
     mut context: Context,
     out: ResponseOutparam,
     slot: Option<CacheSlot<'_>>,
     fallback: Option<Hit>,
 ) {
-    let reservation = match tokens::reserve(request, &mut context) {
+    let reservation = match tokens::reserve(request, path, &mut context) {
         Ok(reservation) => reservation,
         Err(error) => return context.send_error(out, &error),
     };

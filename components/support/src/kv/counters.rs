@@ -6,59 +6,21 @@
 
 use super::store::KvError;
 
-/// One amount charged against a sliding-window limit: the current window's
-/// counter plus the previous one, weighted by how much of it still lies
-/// within the last window length.
+/// One amount added to a counter; `ttl_secs` 0 keeps its expiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Charge {
+pub struct Addition {
     pub key: String,
-    pub previous: String,
-    pub overlap_millis: u64,
-    pub length_millis: u64,
-    pub amount: i64,
-    pub limit: i64,
-    /// After this the counter is no longer read and may be forgotten.
+    pub delta: i64,
     pub ttl_secs: u32,
 }
 
-/// What one charge saw: the current count (the charge included) and the
-/// previous window's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Charged {
-    pub current: i64,
-    pub previous: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChargeOutcome {
-    /// All charges held, or none.
-    pub admitted: bool,
-    /// One per charge tried, in order; when refused the last one is the
-    /// charge that did not fit.
-    pub tried: Vec<Charged>,
-}
-
-impl Charge {
-    /// The usage a decision sees: the current count plus the previous
-    /// window's share, rounded up so a burst straddling a window boundary
-    /// is never under-counted. The Redis plug's script computes the same.
-    pub fn weighted_total(&self, seen: Charged) -> u64 {
-        let carried = (u128::from(seen.previous.max(0) as u64) * u128::from(self.overlap_millis))
-            .div_ceil(u128::from(self.length_millis.max(1)));
-        (seen.current.max(0) as u64).saturating_add(carried.min(u128::from(u64::MAX)) as u64)
-    }
-
-    pub fn fits(&self, seen: Charged) -> bool {
-        self.weighted_total(seen) <= self.limit.max(0) as u64
-    }
-}
-
 /// The counters contract. Every operation is one round trip to the store
-/// behind it on Redis; on a key-value store `charge_all` takes a few.
+/// behind it on Redis; on a key-value store `add_then_read` takes one call
+/// per addition and one for the reads.
 pub trait Counters {
-    /// Adds each charge, in order, stopping at the first that does not fit
-    /// ([`Charge::fits`]); then every charge is taken back.
-    fn charge_all(&self, charges: &[Charge]) -> Result<ChargeOutcome, KvError>;
+    /// Adds each amount, then reads `keys` (zero for missing ones), which
+    /// see every addition.
+    fn add_then_read(&self, additions: &[Addition], keys: &[String]) -> Result<Vec<i64>, KvError>;
 
     /// Adds `delta` (a missing counter is zero); `ttl_secs` 0 keeps it.
     fn add(&self, key: &str, delta: i64, ttl_secs: u32) -> Result<i64, KvError>;
@@ -128,50 +90,5 @@ pub trait Counters {
             let _ = self.remove(&[format!("{prefix}:{}", period.saturating_sub(2))]);
         }
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn charge(overlap_millis: u64, limit: i64) -> Charge {
-        Charge {
-            key: "k".into(),
-            previous: "p".into(),
-            overlap_millis,
-            length_millis: 60_000,
-            amount: 1,
-            limit,
-            ttl_secs: 120,
-        }
-    }
-
-    #[test]
-    fn the_previous_window_weighs_by_its_overlap_rounded_up() {
-        let seen = Charged {
-            current: 2,
-            previous: 10,
-        };
-        assert_eq!(charge(60_000, 100).weighted_total(seen), 12);
-        assert_eq!(charge(30_000, 100).weighted_total(seen), 7);
-        assert_eq!(
-            charge(1, 100).weighted_total(seen),
-            3,
-            "a sliver still counts"
-        );
-        assert_eq!(charge(0, 100).weighted_total(seen), 2);
-        assert!(charge(30_000, 7).fits(seen));
-        assert!(!charge(30_000, 6).fits(seen));
-    }
-
-    #[test]
-    fn negative_counts_weigh_nothing() {
-        let seen = Charged {
-            current: -4,
-            previous: -9,
-        };
-        assert_eq!(charge(60_000, 0).weighted_total(seen), 0);
-        assert!(charge(60_000, 0).fits(seen));
     }
 }

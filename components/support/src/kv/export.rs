@@ -15,35 +15,21 @@ macro_rules! export_counters {
         use $crate::kv::Counters as _;
 
         impl wit_counters::Guest for $plug {
-            fn charge_all(
-                charges: Vec<wit_counters::Charge>,
-            ) -> Result<wit_counters::ChargeOutcome, String> {
-                let charges: Vec<$crate::kv::Charge> = charges
+            fn add_then_read(
+                additions: Vec<wit_counters::Addition>,
+                keys: Vec<String>,
+            ) -> Result<Vec<i64>, String> {
+                let additions: Vec<$crate::kv::Addition> = additions
                     .into_iter()
-                    .map(|charge| $crate::kv::Charge {
-                        key: charge.key,
-                        previous: charge.previous,
-                        overlap_millis: charge.overlap_millis,
-                        length_millis: charge.length_millis,
-                        amount: charge.amount,
-                        limit: charge.limit,
-                        ttl_secs: charge.ttl_secs,
+                    .map(|addition| $crate::kv::Addition {
+                        key: addition.key,
+                        delta: addition.delta,
+                        ttl_secs: addition.ttl_secs,
                     })
                     .collect();
-                let outcome = $open()?
-                    .charge_all(&charges)
-                    .map_err(|error| error.to_string())?;
-                Ok(wit_counters::ChargeOutcome {
-                    admitted: outcome.admitted,
-                    tried: outcome
-                        .tried
-                        .into_iter()
-                        .map(|seen| wit_counters::Charged {
-                            current: seen.current,
-                            previous: seen.previous,
-                        })
-                        .collect(),
-                })
+                $open()?
+                    .add_then_read(&additions, &keys)
+                    .map_err(|error| error.to_string())
             }
 
             fn add(key: String, delta: i64, ttl_secs: u32) -> Result<i64, String> {

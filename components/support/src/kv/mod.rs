@@ -14,7 +14,7 @@ mod store;
 mod tally;
 mod wasi;
 
-pub use counters::{Charge, ChargeOutcome, Charged, Counters};
+pub use counters::{Addition, Counters};
 #[cfg(any(test, feature = "memory"))]
 pub use memory::MemoryKv;
 pub use on_kv::CountersOnKv;

@@ -2,7 +2,7 @@
 //! counters plug exports on self-hosted Spin and wws-host, and what the
 //! components' unit tests count on (over `MemoryKv`).
 
-use super::counters::{Charge, ChargeOutcome, Charged, Counters};
+use super::counters::{Addition, Counters};
 use super::store::{AtomicKv, KvError, decode_counter};
 
 pub struct CountersOnKv<K> {
@@ -21,63 +21,41 @@ impl<K: AtomicKv> CountersOnKv<K> {
     /// A plain read, not `increment(key, 0)`: that would cost a write
     /// transaction on Spin's SQLite store and create the key.
     fn value(&self, key: &str) -> Result<i64, KvError> {
-        match self.store.get(key)? {
-            None => Ok(0),
-            Some(bytes) => decode_counter(&bytes)
-                .ok_or_else(|| KvError::Store(format!("{key} does not hold a counter"))),
-        }
+        counter_in(key, self.store.get(key)?.as_deref())
     }
+}
 
-    fn take_back(&self, charges: &[Charge]) {
-        for charge in charges {
-            let _ = self.store.increment(&charge.key, -charge.amount);
-        }
+fn counter_in(key: &str, bytes: Option<&[u8]>) -> Result<i64, KvError> {
+    match bytes {
+        None => Ok(0),
+        Some(bytes) => decode_counter(bytes)
+            .ok_or_else(|| KvError::Store(format!("{key} does not hold a counter"))),
     }
 }
 
 impl<K: AtomicKv> Counters for CountersOnKv<K> {
-    /// Increments never conflict, so admission needs no compare-and-swap
-    /// to retry under contention: an amount is added, then judged, and
-    /// taken back when it does not fit.
-    fn charge_all(&self, charges: &[Charge]) -> Result<ChargeOutcome, KvError> {
-        let mut tried = Vec::with_capacity(charges.len());
-        for (index, charge) in charges.iter().enumerate() {
-            let current = match self.store.increment(&charge.key, charge.amount) {
-                Ok(current) => current,
-                Err(error) => {
-                    self.take_back(&charges[..index]);
-                    return Err(error);
-                }
-            };
-            let previous = match self.value(&charge.previous) {
-                Ok(previous) => previous,
-                Err(error) => {
-                    self.take_back(&charges[..=index]);
-                    return Err(error);
-                }
-            };
-            let seen = Charged { current, previous };
-            tried.push(seen);
-            if !charge.fits(seen) {
-                self.take_back(&charges[..=index]);
-                return Ok(ChargeOutcome {
-                    admitted: false,
-                    tried,
-                });
-            }
+    /// Increments never conflict, so a limiter needs no compare-and-swap
+    /// to retry under contention: it adds, then judges what it reads. The
+    /// store does not forget, so ttls are not kept; an addition that fails
+    /// leaves the earlier ones in place, as separate `add`s would.
+    fn add_then_read(&self, additions: &[Addition], keys: &[String]) -> Result<Vec<i64>, KvError> {
+        for addition in additions {
+            self.store.increment(&addition.key, addition.delta)?;
         }
-        Ok(ChargeOutcome {
-            admitted: true,
-            tried,
-        })
+        self.read(keys)
     }
 
     fn add(&self, key: &str, delta: i64, _ttl_secs: u32) -> Result<i64, KvError> {
         self.store.increment(key, delta)
     }
 
+    /// One batch read.
     fn read(&self, keys: &[String]) -> Result<Vec<i64>, KvError> {
-        keys.iter().map(|key| self.value(key)).collect()
+        let values = self.store.get_many(keys)?;
+        keys.iter()
+            .zip(&values)
+            .map(|(key, bytes)| counter_in(key, bytes.as_deref()))
+            .collect()
     }
 
     fn claim(&self, key: &str, _ttl_secs: u32) -> Result<bool, KvError> {
@@ -113,6 +91,8 @@ impl<K: AtomicKv> Counters for CountersOnKv<K> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
     use crate::kv::{Kv, MemoryKv};
 
@@ -120,48 +100,105 @@ mod tests {
         CountersOnKv::new(MemoryKv::default())
     }
 
-    fn charge(key: &str, amount: i64, limit: i64) -> Charge {
-        Charge {
+    fn addition(key: &str, delta: i64) -> Addition {
+        Addition {
             key: key.into(),
-            previous: format!("{key}:before"),
-            overlap_millis: 30_000,
-            length_millis: 60_000,
-            amount,
-            limit,
+            delta,
             ttl_secs: 120,
         }
     }
 
-    #[test]
-    fn charges_are_held_together_or_not_at_all() {
-        let counters = counters();
-        let both = [charge("minute", 5, 10), charge("day", 5, 7)];
-        let first = counters.charge_all(&both).expect("charge");
-        assert!(first.admitted);
-        assert_eq!(first.tried.len(), 2);
-        let second = counters.charge_all(&both).expect("charge");
-        assert!(!second.admitted, "the day budget is spent");
-        assert_eq!(second.tried[1].current, 10, "the refused charge's view");
-        assert_eq!(counters.counter("minute").expect("read"), 5);
-        assert_eq!(counters.counter("day").expect("read"), 5);
+    fn keys(keys: &[&str]) -> Vec<String> {
+        keys.iter().map(|key| key.to_string()).collect()
     }
 
     #[test]
-    fn the_previous_window_counts_by_its_overlap() {
+    fn the_reads_see_every_addition_and_missing_counters_are_zero() {
         let counters = counters();
-        counters.add("k:before", 8, 0).expect("add");
-        let fits = counters.charge_all(&[charge("k", 6, 10)]).expect("charge");
-        assert!(fits.admitted, "6 + 8 / 2 = 10");
-        let over = counters.charge_all(&[charge("k", 1, 10)]).expect("charge");
-        assert!(!over.admitted, "7 + 8 / 2 = 11");
+        let both = [addition("minute", 5), addition("day", 3)];
+        let seen = counters
+            .add_then_read(&both, &keys(&["minute", "day", "never"]))
+            .expect("add then read");
+        assert_eq!(seen, [5, 3, 0]);
+        let again = counters
+            .add_then_read(&[addition("minute", -1)], &keys(&["day", "minute"]))
+            .expect("again");
+        assert_eq!(again, [3, 4], "in the order asked, the earlier adds kept");
         assert_eq!(
-            over.tried,
-            [Charged {
-                current: 7,
-                previous: 8
-            }]
+            counters.add_then_read(&[], &[]).expect("nothing"),
+            Vec::<i64>::new()
         );
-        assert_eq!(counters.counter("k").expect("read"), 6);
+    }
+
+    #[test]
+    fn a_key_that_holds_no_counter_is_an_error() {
+        let counters = counters();
+        counters.store().set("text", b"hello").expect("set");
+        assert!(counters.add_then_read(&[], &keys(&["text"])).is_err());
+        assert!(
+            counters
+                .add_then_read(&[addition("text", 1)], &keys(&["other"]))
+                .is_err()
+        );
+        assert!(counters.read(&keys(&["text"])).is_err());
+    }
+
+    /// A store that counts its reads, to hold the reads to one batch.
+    #[derive(Default)]
+    struct Counting {
+        store: MemoryKv,
+        gets: Cell<u32>,
+        batches: Cell<u32>,
+    }
+
+    impl Kv for Counting {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+            self.gets.set(self.gets.get() + 1);
+            self.store.get(key)
+        }
+
+        fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
+            self.batches.set(self.batches.get() + 1);
+            self.store.get_many(keys)
+        }
+
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+            self.store.set(key, value)
+        }
+
+        fn delete(&self, key: &str) -> Result<(), KvError> {
+            self.store.delete(key)
+        }
+
+        fn keys(&self) -> Result<Vec<String>, KvError> {
+            self.store.keys()
+        }
+    }
+
+    impl AtomicKv for Counting {
+        fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+            self.store.increment(key, delta)
+        }
+
+        fn compare_and_swap(
+            &self,
+            key: &str,
+            expected: Option<&[u8]>,
+            value: &[u8],
+        ) -> Result<bool, KvError> {
+            self.store.compare_and_swap(key, expected, value)
+        }
+    }
+
+    #[test]
+    fn the_reads_are_one_batch() {
+        let counters = CountersOnKv::new(Counting::default());
+        let seen = counters
+            .add_then_read(&[addition("a", 2)], &keys(&["a", "b", "c"]))
+            .expect("add then read");
+        assert_eq!(seen, [2, 0, 0]);
+        assert_eq!(counters.store().batches.get(), 1);
+        assert_eq!(counters.store().gets.get(), 0);
     }
 
     #[test]
@@ -197,7 +234,11 @@ mod tests {
     fn a_store_without_atomics_fails_and_leaves_nothing_held() {
         let counters = counters();
         counters.store().break_atomics();
-        assert!(counters.charge_all(&[charge("k", 1, 10)]).is_err());
+        assert!(
+            counters
+                .add_then_read(&[addition("k", 1)], &keys(&["k"]))
+                .is_err()
+        );
         assert!(counters.add("k", 1, 0).is_err());
         assert_eq!(counters.counter("k").expect("plain reads work"), 0);
     }

@@ -1,7 +1,7 @@
 //! The counters as a component sees them: the `mylder:wws/counters` import,
 //! which the composition fills with the platform's plug.
 
-use super::counters::{Charge, ChargeOutcome, Charged, Counters};
+use super::counters::{Addition, Counters};
 use super::store::KvError;
 use super::tally;
 use crate::bindings::mylder::wws::counters as wit;
@@ -16,32 +16,17 @@ fn failed(message: String) -> KvError {
 }
 
 impl Counters for SharedCounters {
-    fn charge_all(&self, charges: &[Charge]) -> Result<ChargeOutcome, KvError> {
+    fn add_then_read(&self, additions: &[Addition], keys: &[String]) -> Result<Vec<i64>, KvError> {
         tally::counter_call();
-        let charges: Vec<wit::Charge> = charges
+        let additions: Vec<wit::Addition> = additions
             .iter()
-            .map(|charge| wit::Charge {
-                key: charge.key.clone(),
-                previous: charge.previous.clone(),
-                overlap_millis: charge.overlap_millis,
-                length_millis: charge.length_millis,
-                amount: charge.amount,
-                limit: charge.limit,
-                ttl_secs: charge.ttl_secs,
+            .map(|addition| wit::Addition {
+                key: addition.key.clone(),
+                delta: addition.delta,
+                ttl_secs: addition.ttl_secs,
             })
             .collect();
-        let outcome = wit::charge_all(&charges).map_err(failed)?;
-        Ok(ChargeOutcome {
-            admitted: outcome.admitted,
-            tried: outcome
-                .tried
-                .into_iter()
-                .map(|seen| Charged {
-                    current: seen.current,
-                    previous: seen.previous,
-                })
-                .collect(),
-        })
+        wit::add_then_read(&additions, keys).map_err(failed)
     }
 
     fn add(&self, key: &str, delta: i64, ttl_secs: u32) -> Result<i64, KvError> {

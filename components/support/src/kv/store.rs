@@ -18,6 +18,12 @@ pub enum KvError {
 pub trait Kv {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
 
+    /// The values of `keys`, in their order: one host call where the store
+    /// has a batch read, one `get` per key otherwise.
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
+
     fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError>;
 
     fn delete(&self, key: &str) -> Result<(), KvError>;
@@ -30,6 +36,10 @@ pub trait Kv {
 impl<T: Kv + ?Sized> Kv for &T {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         (**self).get(key)
+    }
+
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
+        (**self).get_many(keys)
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {

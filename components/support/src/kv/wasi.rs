@@ -2,11 +2,12 @@
 //! `open` blocks a host worker thread, and an instance serves one request.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::store::{AtomicKv, Kv, KvError};
 use super::tally;
-use crate::bindings::wasi::keyvalue::{atomics, store};
+use crate::bindings::wasi::keyvalue::{atomics, batch, store};
 
 thread_local! {
     static OPENED: RefCell<Option<Rc<store::Bucket>>> = const { RefCell::new(None) };
@@ -45,6 +46,15 @@ impl Kv for Store {
         Ok(self.bucket.get(key)?)
     }
 
+    /// One `get-many`.
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        tally::kv_read();
+        Ok(in_order(keys, batch::get_many(&self.bucket, keys)?))
+    }
+
     fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         tally::kv_write();
         Ok(self.bucket.set(key, value)?)
@@ -71,6 +81,16 @@ impl Kv for Store {
     }
 }
 
+/// `get-many`'s answer in the order of `keys`. Spin's SQLite store answers
+/// only the keys it holds, in any order (wws-host also lists missing keys,
+/// as none), so values are matched back by name and an absent key is none.
+fn in_order(keys: &[String], found: Vec<(String, Option<Vec<u8>>)>) -> Vec<Option<Vec<u8>>> {
+    let found: HashMap<String, Option<Vec<u8>>> = found.into_iter().collect();
+    keys.iter()
+        .map(|key| found.get(key).cloned().flatten())
+        .collect()
+}
+
 impl AtomicKv for Store {
     fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         tally::kv_write();
@@ -94,5 +114,33 @@ impl AtomicKv for Store {
             Err(atomics::CasError::CasFailed(_)) => Ok(false),
             Err(atomics::CasError::StoreError(error)) => Err(error.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_order;
+
+    #[test]
+    fn batch_reads_come_back_in_the_order_asked_whatever_the_store_lists() {
+        let keys = ["a".to_string(), "b".to_string(), "c".to_string()];
+        let spin = vec![
+            ("c".to_string(), Some(b"3".to_vec())),
+            ("a".to_string(), Some(b"1".to_vec())),
+        ];
+        assert_eq!(
+            in_order(&keys, spin),
+            [Some(b"1".to_vec()), None, Some(b"3".to_vec())]
+        );
+        let listing_missing = vec![
+            ("a".to_string(), None),
+            ("b".to_string(), Some(b"2".to_vec())),
+            ("c".to_string(), None),
+        ];
+        assert_eq!(
+            in_order(&keys, listing_missing),
+            [None, Some(b"2".to_vec()), None]
+        );
+        assert_eq!(in_order(&keys, Vec::new()), [None, None, None]);
     }
 }
