@@ -2,6 +2,8 @@
 //! counters plug exports on self-hosted Spin and wws-host, and what the
 //! components' unit tests count on (over `MemoryKv`).
 
+use std::collections::HashMap;
+
 use super::counters::{Addition, Counters};
 use super::store::{AtomicKv, KvError, decode_counter};
 
@@ -35,14 +37,33 @@ fn counter_in(key: &str, bytes: Option<&[u8]>) -> Result<i64, KvError> {
 
 impl<K: AtomicKv> Counters for CountersOnKv<K> {
     /// Increments never conflict, so a limiter needs no compare-and-swap
-    /// to retry under contention: it adds, then judges what it reads. The
-    /// store does not forget, so ttls are not kept; an addition that fails
-    /// leaves the earlier ones in place, as separate `add`s would.
+    /// to retry under contention: it adds, then judges what it reads. A
+    /// counter added to is answered with the value its increment returned,
+    /// as one script on Redis would: read later, it would also hold the
+    /// additions of callers who came after and are about to be refused and
+    /// take theirs back, and a burst would refuse far more than the limit.
+    /// The store does not forget, so ttls are not kept; an addition that
+    /// fails leaves the earlier ones in place, as separate `add`s would.
     fn add_then_read(&self, additions: &[Addition], keys: &[String]) -> Result<Vec<i64>, KvError> {
+        let mut after_addition: HashMap<&str, i64> = HashMap::new();
         for addition in additions {
-            self.store.increment(&addition.key, addition.delta)?;
+            let value = self.store.increment(&addition.key, addition.delta)?;
+            after_addition.insert(addition.key.as_str(), value);
         }
-        self.read(keys)
+        let unread: Vec<String> = keys
+            .iter()
+            .filter(|key| !after_addition.contains_key(key.as_str()))
+            .cloned()
+            .collect();
+        let mut read = self.read(&unread)?.into_iter();
+        keys.iter()
+            .map(|key| match after_addition.get(key.as_str()) {
+                Some(value) => Ok(*value),
+                None => read
+                    .next()
+                    .ok_or_else(|| KvError::Store(format!("no value read for {key}"))),
+            })
+            .collect()
     }
 
     fn add(&self, key: &str, delta: i64, _ttl_secs: u32) -> Result<i64, KvError> {
@@ -143,12 +164,15 @@ mod tests {
         assert!(counters.read(&keys(&["text"])).is_err());
     }
 
-    /// A store that counts its reads, to hold the reads to one batch.
+    /// A store that counts its reads, to hold the reads to one batch, and
+    /// can play another caller adding to `a` between the additions and the
+    /// batch read.
     #[derive(Default)]
     struct Counting {
         store: MemoryKv,
         gets: Cell<u32>,
         batches: Cell<u32>,
+        added_by_another_caller: Cell<i64>,
     }
 
     impl Kv for Counting {
@@ -159,6 +183,10 @@ mod tests {
 
         fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
             self.batches.set(self.batches.get() + 1);
+            let interleaved = self.added_by_another_caller.take();
+            if interleaved != 0 {
+                self.store.increment("a", interleaved)?;
+            }
             self.store.get_many(keys)
         }
 
@@ -199,6 +227,19 @@ mod tests {
         assert_eq!(seen, [2, 0, 0]);
         assert_eq!(counters.store().batches.get(), 1);
         assert_eq!(counters.store().gets.get(), 0);
+    }
+
+    /// Read after the fact, `a` would be 9 and this caller, one of the
+    /// first two in, could be refused a limit of 5.
+    #[test]
+    fn a_counter_added_to_is_seen_as_the_addition_left_it() {
+        let counters = CountersOnKv::new(Counting::default());
+        counters.store().added_by_another_caller.set(7);
+        let seen = counters
+            .add_then_read(&[addition("a", 2)], &keys(&["b", "a"]))
+            .expect("add then read");
+        assert_eq!(seen, [0, 2]);
+        assert_eq!(counters.read(&keys(&["a"])).expect("read"), [9]);
     }
 
     #[test]
