@@ -90,17 +90,17 @@ fn serve(request: IncomingRequest, out: ResponseOutparam) {
         timing,
     };
     // A chat request is admitted once its tokens are known, in one charge.
-    if !ai::admits_itself(&inbound.method, &inbound.path) {
-        if let Err(error) = admission::admit(&mut context, &inbound.path, None) {
-            // The health check is how operators learn why the limiter is
-            // down, so it answers even then.
-            let limiter_down = context
-                .decision
-                .as_ref()
-                .is_some_and(|decision| decision.verdict == Verdict::Unavailable);
-            if !(limiter_down && inbound.path == health::PATH) {
-                return context.send_error(out, &error);
-            }
+    if !ai::admits_itself(&inbound.method, &inbound.path)
+        && let Err(error) = admission::admit(&mut context, &inbound.path, None)
+    {
+        // The health check is how operators learn why the limiter is down,
+        // so it answers even then.
+        let limiter_down = context
+            .decision
+            .as_ref()
+            .is_some_and(|decision| decision.verdict == Verdict::Unavailable);
+        if !(limiter_down && inbound.path == health::PATH) {
+            return context.send_error(out, &error);
         }
     }
 
